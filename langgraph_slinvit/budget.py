@@ -1,0 +1,101 @@
+"""Usage accounting and budgets.
+
+Usage is a plain dict (it lives in graph state) with the keys of :data:`USAGE_KEYS`. A
+:class:`Budget` is handed to every piece of work that may call the LLM; it counts what that work
+spends and raises :class:`BudgetExhausted` before a call that would go past its share.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+USAGE_KEYS = (
+    "llm_calls",
+    "prompt_tokens",
+    "completion_tokens",
+    "rollouts",
+    "env_steps",
+    "rollout_steps",
+    "seconds",
+)
+
+
+def empty_usage() -> dict[str, float]:
+    return dict.fromkeys(USAGE_KEYS, 0)
+
+
+def add_usage(left: dict | None, right: dict | None) -> dict:
+    """Reducer: element-wise sum of two usage dicts."""
+    out = empty_usage()
+    for part in (left or {}, right or {}):
+        for key, value in part.items():
+            out[key] = round(out.get(key, 0) + value, 3)
+    return out
+
+
+class BudgetExhausted(Exception):
+    """Raised when a budget would be exceeded; ``reason`` names the budget."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass
+class Budget:
+    """Limits for one piece of work, and what it has spent so far (thread-safe)."""
+
+    llm_calls: int
+    tokens: int
+    deadline: float
+    """``time.time()`` after which no new work starts."""
+    rollouts: int = 1_000_000
+    spent: dict = field(default_factory=empty_usage)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def check_call(self) -> None:
+        """Raise if one more LLM call is not allowed."""
+        with self._lock:
+            if self.spent["llm_calls"] >= self.llm_calls:
+                raise BudgetExhausted("max_llm_calls")
+            if self.spent["prompt_tokens"] + self.spent["completion_tokens"] >= self.tokens:
+                raise BudgetExhausted("max_tokens")
+        if time.time() >= self.deadline:
+            raise BudgetExhausted("max_seconds")
+
+    def check_rollout(self) -> None:
+        with self._lock:
+            if self.spent["rollouts"] >= self.rollouts:
+                raise BudgetExhausted("max_rollouts")
+        if time.time() >= self.deadline:
+            raise BudgetExhausted("max_seconds")
+
+    def record(self, **amounts: float) -> None:
+        with self._lock:
+            for key, value in amounts.items():
+                self.spent[key] = self.spent.get(key, 0) + value
+
+    def share(self, parts: int) -> Budget:
+        """A child budget with 1/parts of what is left (at least one call)."""
+        with self._lock:
+            calls = max(1, (self.llm_calls - self.spent["llm_calls"]) // max(parts, 1))
+            used = self.spent["prompt_tokens"] + self.spent["completion_tokens"]
+            tokens = max(1, (self.tokens - used) // max(parts, 1))
+            rollouts = max(0, (self.rollouts - self.spent["rollouts"]) // max(parts, 1))
+        return Budget(llm_calls=calls, tokens=tokens, deadline=self.deadline, rollouts=rollouts)
+
+
+def remaining_budget(config_limits: dict, usage: dict, started_at: float) -> Budget:
+    """The budget left for a run, from its limits, its usage so far and its start time."""
+    return Budget(
+        llm_calls=int(config_limits["max_llm_calls"] - usage.get("llm_calls", 0)),
+        tokens=int(
+            config_limits["max_tokens"]
+            - usage.get("prompt_tokens", 0)
+            - usage.get("completion_tokens", 0)
+        ),
+        deadline=started_at + config_limits["max_seconds"],
+        rollouts=int(config_limits["max_rollouts"] - usage.get("rollouts", 0)),
+    )

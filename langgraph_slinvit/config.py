@@ -1,0 +1,91 @@
+"""SlinvitConfig: the method's knobs and the run's budgets, with documented defaults."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+ValueEstimator = Literal["feedback", "critic", "feedback+critic"]
+PLLMRule = Literal["auto", "logprob", "agreement"]
+
+
+@dataclass(frozen=True)
+class SlinvitConfig:
+    """Settings of one SLINVIT agent.
+
+    The score of a candidate path ``a_1..a_N`` is ``lam * sum_i P_LLM(a_i|s_i) + V_hat(leaf)``
+    (P_LLM, not its log, as in the paper, so a rare candidate cannot score minus infinity).
+    """
+
+    k: int = 3
+    """Distinct candidate actions proposed per search node."""
+    depth: int = 1
+    """N: actions per sub-goal path (the tree has up to k**N leaves)."""
+    rollouts: int = 2
+    """M: Monte-Carlo rollouts of the LLM policy from each leaf."""
+    horizon: int = 6
+    """H: real actions at most before the agent must answer."""
+    rollout_horizon: int = 3
+    """Simulated actions at most per rollout (after the path), bounded by what is left of H."""
+    lam: float = 0.5
+    """lambda: weight of the LLM prior (sum of P_LLM over the path) against the value."""
+    value: ValueEstimator = "feedback"
+    """V_hat without a gold answer: ``feedback`` = Monte-Carlo rollouts valued by execution
+    feedback plus agreement between rollouts; ``critic`` = the LLM rates the leaf;
+    ``feedback+critic`` = the mean of both."""
+    agreement_weight: float = 0.5
+    """Weight of agreement (share of other paths reaching the same result) in the value."""
+    p_llm: PLLMRule = "auto"
+    """How P_LLM is computed: ``logprob`` = exp(mean token log-probability) of the sample;
+    ``agreement`` = share of the n samples proposing the same action; ``auto`` = logprob when
+    the model returns log-probabilities, else agreement."""
+    samples: int = 0
+    """n: samples per proposal request; 0 means max(k, 4)."""
+    temperature: float = 0.8
+    """Sampling temperature for proposals and rollouts."""
+    max_llm_calls: int = 80
+    """Budget: LLM requests per run (a request with n samples counts once)."""
+    max_tokens: int = 200_000
+    """Budget: prompt plus completion tokens per run."""
+    max_seconds: float = 900.0
+    """Budget: wall-clock seconds per run."""
+    max_rollouts: int = 200
+    """Budget: simulated rollouts per run."""
+    summarize_answer: bool = True
+    """Ask the LLM to phrase the final answer from the last result (one more call)."""
+    retries: int = 3
+    """Retries of a model request after a transient endpoint error (connection, timeout, 5xx)."""
+    retry_backoff: float = 1.0
+    """Seconds before the first retry; doubled each time (at most 30)."""
+    seed: int | None = None
+    """Seed passed to the model where it supports one."""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        checks = {
+            "k": self.k >= 1,
+            "depth": self.depth >= 1,
+            "rollouts": self.rollouts >= 0,
+            "horizon": self.horizon >= 1,
+            "rollout_horizon": self.rollout_horizon >= 0,
+            "lam": self.lam >= 0,
+            "samples": self.samples >= 0,
+            "max_llm_calls": self.max_llm_calls >= 1,
+            "max_tokens": self.max_tokens >= 1,
+            "max_seconds": self.max_seconds > 0,
+            "max_rollouts": self.max_rollouts >= 0,
+        }
+        bad = [name for name, ok in checks.items() if not ok]
+        if bad:
+            raise ValueError(f"invalid SlinvitConfig values: {', '.join(bad)}")
+        if self.value not in ("feedback", "critic", "feedback+critic"):
+            raise ValueError(f"unknown value estimator: {self.value!r}")
+        if self.p_llm not in ("auto", "logprob", "agreement"):
+            raise ValueError(f"unknown P_LLM rule: {self.p_llm!r}")
+
+    @property
+    def n_samples(self) -> int:
+        return self.samples or max(self.k, 4)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

@@ -1,0 +1,313 @@
+"""Shell environment: a persistent bash session driven by pexpect.
+
+* Every command runs in the same bash (``cd`` and variables persist), with stdin from
+  ``/dev/null``; its output goes to a file and only the first ``max_chars`` characters come back,
+  so a command printing hundreds of megabytes cannot flood memory or prompts.
+* A command that runs longer than ``timeout`` seconds is killed together with the whole session
+  (every process of it), and bash is restarted in the same directory.
+* ``fork()`` copies the working directory into a temporary directory and starts a new session
+  there. Under a sandbox the copy is mounted at the *same path* as the real working directory, so
+  absolute paths in model-written commands still land in the copy, never in the real directory.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import os
+import re
+import secrets
+import shutil
+import signal
+import tempfile
+import time
+from pathlib import Path
+from typing import Protocol
+
+import pexpect
+
+from langgraph_slinvit.envs.base import Observation, truncate
+
+
+class ShellEnvironmentError(RuntimeError):
+    """Raised when the working directory or the shell cannot be set up."""
+
+
+class Sandbox(Protocol):
+    """Builds the command line that starts bash isolated around ``host_dir``."""
+
+    def argv(self, host_dir: Path, *, mount_at: Path | None = None) -> list[str]: ...
+
+
+class _PlainShell:
+    """No isolation beyond a clean environment: used only when the user opts out of sandboxing."""
+
+    def argv(self, host_dir: Path, *, mount_at: Path | None = None) -> list[str]:
+        return ["env", "-i", *_clean_env(host_dir), "bash", "--noprofile", "--norc"]
+
+
+def _clean_env(home: Path) -> list[str]:
+    path = "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"
+    return [f"PATH={path}", f"HOME={home}", "LANG=C.UTF-8", "TERM=dumb"]
+
+
+def default_sandbox() -> Sandbox:
+    """The sandbox used when none is given: bubblewrap, failing closed if it is unavailable."""
+    from langgraph_slinvit.envs.sandbox import BwrapSandbox
+
+    sandbox = BwrapSandbox()
+    sandbox.check()
+    return sandbox
+
+
+def unsandboxed() -> Sandbox:
+    """Explicit opt-out for machines without user namespaces. Commands can then reach the host."""
+    return _PlainShell()
+
+
+class ShellEnvironment:
+    """Run shell commands in ``workdir`` through a persistent bash session.
+
+    Args:
+        workdir: the directory the agent works in; it must exist.
+        timeout: seconds one command may run before it and its session are killed.
+        max_chars: characters of output shown to the LLM per command.
+        sandbox: how bash is isolated; default bubblewrap (:mod:`langgraph_slinvit.envs.sandbox`).
+            ``unsandboxed()`` opts out explicitly.
+    """
+
+    language = "bash"
+
+    def __init__(
+        self,
+        workdir: str | Path,
+        *,
+        timeout: float = 10.0,
+        max_chars: int = 1000,
+        sandbox: Sandbox | None = None,
+    ) -> None:
+        root = Path(workdir).expanduser()
+        if not root.is_dir():
+            raise ShellEnvironmentError(f"working directory not found: {root}")
+        self.workdir = root.resolve()
+        self.timeout = timeout
+        self.max_chars = max_chars
+        self.sandbox = sandbox if sandbox is not None else default_sandbox()
+        self.is_fork = False
+        self.cwd = self.workdir
+        self._host_root = self.workdir  # where the files live on the host
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        self._child: pexpect.spawn | None = None
+        self._nonce = secrets.token_hex(6)
+
+    # -- session management ------------------------------------------------------------------
+    @property
+    def _isolated(self) -> bool:
+        return not isinstance(self.sandbox, _PlainShell)
+
+    def _start(self) -> pexpect.spawn:
+        mount_at = self.workdir if self._isolated else None
+        argv = self.sandbox.argv(self._host_root, mount_at=mount_at)
+        try:
+            child = pexpect.spawn(
+                argv[0], argv[1:], encoding="utf-8", codec_errors="replace", echo=False,
+                timeout=self.timeout, dimensions=(50, 200), cwd=str(self._host_root),
+            )  # fmt: skip
+        except pexpect.ExceptionPexpect as exc:
+            raise ShellEnvironmentError(f"cannot start bash: {exc}") from exc
+        ready = f"__SLV_READY_{self._nonce}"
+        cwd = self._shell_path(self.cwd)
+        child.sendline(
+            "export PS1='' PS2='' PROMPT_COMMAND=''; unset HISTFILE; stty -echo 2>/dev/null; "
+            "__slv_out=$(mktemp 2>/dev/null || echo /tmp/.slv_out_$$); "
+            f"cd {_quote(str(cwd))} 2>/dev/null; echo {ready}"
+        )
+        try:
+            child.expect(re.escape(ready) + r"\r?\n", timeout=30)
+        except (pexpect.TIMEOUT, pexpect.EOF) as exc:
+            tail = str(child.before or "")[-500:]
+            child.close(force=True)
+            raise ShellEnvironmentError(
+                f"bash did not start ({' '.join(argv[:3])} ...): {tail}"
+            ) from exc
+        self._child = child
+        return child
+
+    def _shell_path(self, host_or_logical: Path) -> Path:
+        """The path bash sees for a logical path under ``workdir``."""
+        if self._isolated or not self.is_fork:
+            return host_or_logical
+        rel = host_or_logical.relative_to(self.workdir)
+        return self._host_root / rel
+
+    def _logical_path(self, shell_path: str) -> Path:
+        path = Path(shell_path)
+        if self.is_fork and not self._isolated:
+            try:
+                return self.workdir / path.relative_to(self._host_root)
+            except ValueError:
+                return path
+        return path
+
+    def _kill_session(self) -> None:
+        child, self._child = self._child, None
+        if child is None:
+            return
+        sid = child.pid
+        for pid in _session_members(sid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        child.close(force=True)
+
+    # -- the protocol -------------------------------------------------------------------------
+    def describe(self) -> str:
+        """Working directory, current directory and a bounded listing of the files."""
+        listing = _listing(self._host_root, limit=80)
+        return (
+            f"Working directory: {self.workdir}\nCurrent directory: {self.cwd}\n"
+            f"Files (relative to the working directory):\n{listing}"
+        )
+
+    def step(self, action: str) -> Observation:
+        """Run one command; stdout and stderr are merged and truncated."""
+        command = action.strip()
+        if not command:
+            return Observation(output="Error: empty command", ok=False, error="empty command")
+        child = self._child or self._start()
+        payload = base64.b64encode(command.encode()).decode()
+        end = f"__SLV_END_{self._nonce}"
+        limit = self.max_chars + 1
+        child.sendline(
+            f"eval \"$(printf '%s' '{payload}' | base64 -d)\" </dev/null >\"$__slv_out\" 2>&1; "
+            f'__slv_rc=$?; head -c {limit} "$__slv_out"; '
+            f'printf \'\\n{end} %s %s %s\\n\' "$__slv_rc" "$(wc -c <"$__slv_out")" "$PWD"'
+        )
+        started = time.monotonic()
+        pattern = re.compile(re.escape(end) + r" (\d+) (\d+) (.*?)\r?\n")
+        try:
+            child.expect(pattern, timeout=self.timeout)
+        except pexpect.TIMEOUT:
+            self._kill_session()
+            return Observation(
+                output=f"Error: command timed out after {self.timeout:g}s and was killed "
+                "(the shell was restarted; variables set earlier are lost).",
+                ok=False,
+                timed_out=True,
+                error="timeout",
+            )
+        except pexpect.EOF:
+            self._kill_session()
+            return Observation(
+                output="The shell exited (it was restarted in the same directory).",
+                ok=False,
+                error="shell exited",
+            )
+        match = child.match
+        code, size, pwd = int(match.group(1)), int(match.group(2)), match.group(3)
+        self.cwd = self._logical_path(pwd)
+        text = (child.before or "").replace("\r\n", "\n").rstrip("\n")
+        if size > self.max_chars:
+            text = text[: self.max_chars] + f"\n... [truncated: {size} bytes of output in all]"
+        shown = truncate(text, self.max_chars + 200)
+        output = shown if shown else "(no output)"
+        if code != 0:
+            output += f"\n[exit code {code}]"
+        digest = hashlib.sha1(text.encode(errors="replace"))
+        digest.update(_tree_digest(self._host_root).encode())
+        return Observation(
+            output=output,
+            ok=code == 0,
+            error=None if code == 0 else f"exit code {code}",
+            empty=size == 0,
+            signature=digest.hexdigest()[:16],
+            details={
+                "exit_code": code,
+                "bytes": size,
+                "cwd": str(self.cwd),
+                "seconds": round(time.monotonic() - started, 3),
+            },
+        )
+
+    def feedback_value(self, obs: Observation) -> float:
+        """1 for a command that succeeded, 0.1 for a non-zero exit, 0 for a timeout or refusal."""
+        if obs.timed_out or obs.refused:
+            return 0.0
+        return 1.0 if obs.ok else 0.1
+
+    def fork(self) -> ShellEnvironment:
+        """Copy the working directory to a temporary directory and run a new session there."""
+        clone = object.__new__(ShellEnvironment)
+        clone.workdir, clone.timeout, clone.max_chars = self.workdir, self.timeout, self.max_chars
+        clone.sandbox = self.sandbox
+        clone.is_fork = True
+        clone.cwd = self.cwd
+        clone._tmp = tempfile.TemporaryDirectory(prefix="slinvit-fork-")
+        clone._host_root = Path(clone._tmp.name) / "work"
+        shutil.copytree(self._host_root, clone._host_root, symlinks=True)
+        clone._child = None
+        clone._nonce = secrets.token_hex(6)
+        return clone
+
+    def close(self) -> None:
+        self._kill_session()
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+    def __enter__(self) -> ShellEnvironment:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "'\"'\"'") + "'"
+
+
+def _session_members(sid: int) -> list[int]:
+    """Every live process whose session id is ``sid`` (the session leader included)."""
+    members = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as fh:
+                fields = fh.read().rsplit(b")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[3]) == sid:  # fields after ')' start at state; session is the 4th
+            members.append(int(entry))
+    return members
+
+
+def _listing(root: Path, limit: int) -> str:
+    lines: list[str] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames.sort()
+        rel = Path(dirpath).relative_to(root)
+        for name in sorted(filenames):
+            lines.append(str(rel / name) if str(rel) != "." else name)
+        for name in dirnames:
+            path = rel / name
+            lines.append((str(path) if str(rel) != "." else name) + "/")
+        if len(lines) >= limit:
+            break
+    shown = lines[:limit]
+    more = "" if len(lines) <= limit else f"\n... ({len(lines) - limit}+ more)"
+    return "\n".join(shown) + more if shown else "(empty)"
+
+
+def _tree_digest(root: Path) -> str:
+    digest = hashlib.sha1()
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames.sort()
+        for name in sorted(filenames):
+            path = os.path.join(dirpath, name)
+            try:
+                size = os.lstat(path).st_size
+            except OSError:
+                size = -1
+            digest.update(f"{os.path.relpath(path, root)}:{size}\n".encode())
+    return digest.hexdigest()

@@ -1,0 +1,395 @@
+"""SQL environment over SQLAlchemy: SQLite, PostgreSQL and MySQL/MariaDB.
+
+Isolation rules, enforced by the connections themselves:
+
+* **SQLite**: the real database is opened read-only (``mode=ro`` and ``PRAGMA query_only``)
+  unless ``allow_writes=True``. A fork is an in-memory copy made with SQLite's backup API, as
+  writable as its parent. ``ATTACH``, ``load_extension`` and ``PRAGMA writable_schema`` are
+  refused by an authorizer on every connection (real and forks), so no statement reaches another
+  file.
+* **PostgreSQL**: every real statement runs in its own transaction, ``READ ONLY`` unless writes are
+  allowed. A fork is a separate connection inside a transaction that is always rolled back; DDL
+  is transactional there, so a rollout's ``DROP TABLE`` vanishes with the rollback.
+* **MySQL/MariaDB**: as PostgreSQL, but DDL commits implicitly even inside a read-only
+  transaction (verified on MariaDB 10.11). Forks, and the real environment when writes are not
+  allowed, therefore also refuse statements whose first keyword is DDL. This is the only place
+  where statement text is inspected.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import sqlite3
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, inspect
+from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.pool import StaticPool
+
+from langgraph_slinvit.envs.base import Observation, default_feedback_value, truncate
+
+_MYSQL_DDL = re.compile(
+    r"^\s*(create|drop|alter|truncate|rename|grant|revoke|lock|unlock|flush|install|uninstall|"
+    r"load|handler|set\s+global|set\s+password|shutdown|kill)\b",
+    re.IGNORECASE,
+)
+_SIGNATURE_ROWS = 10_000
+
+
+class SQLEnvironmentError(RuntimeError):
+    """Raised when the database cannot be opened (bad URL, missing file, unreachable server)."""
+
+
+def _sqlite_authorizer(action: int, arg1: Any, arg2: Any, _db: Any, _trigger: Any) -> int:
+    if action in (sqlite3.SQLITE_ATTACH, sqlite3.SQLITE_DETACH):
+        return sqlite3.SQLITE_DENY
+    if action == sqlite3.SQLITE_PRAGMA and str(arg1).lower() in {
+        "writable_schema",
+        "query_only",
+        "trusted_schema",
+    }:
+        return sqlite3.SQLITE_DENY
+    if action == sqlite3.SQLITE_FUNCTION and str(arg2).lower() == "load_extension":
+        return sqlite3.SQLITE_DENY
+    return sqlite3.SQLITE_OK
+
+
+def _harden_sqlite(conn: sqlite3.Connection) -> None:
+    conn.execute("PRAGMA trusted_schema=OFF")
+    conn.set_authorizer(_sqlite_authorizer)
+
+
+class SQLEnvironment:
+    """Run SQL against a database given by any SQLAlchemy URL.
+
+    Args:
+        url: e.g. ``sqlite:///shop.db``, ``postgresql+psycopg://user@host/db``,
+            ``mysql+pymysql://root@127.0.0.1:3306/db``.
+        allow_writes: let real actions change the database. Rollouts never change it either way.
+        max_rows: rows shown to the LLM per result.
+        max_chars: characters shown to the LLM per result.
+        timeout: seconds a statement may run before it is interrupted.
+    """
+
+    language = "sql"
+
+    def __init__(
+        self,
+        url: str | URL,
+        *,
+        allow_writes: bool = False,
+        max_rows: int = 25,
+        max_chars: int = 1000,
+        timeout: float = 10.0,
+    ) -> None:
+        self.url = make_url(url) if isinstance(url, str) else url
+        self.allow_writes = allow_writes
+        self.max_rows = max_rows
+        self.max_chars = max_chars
+        self.timeout = timeout
+        self.is_fork = False
+        self._lock = threading.Lock()
+        self._deadline = float("inf")
+        self._schema: str | None = None
+        self._sqlite: sqlite3.Connection | None = None
+        self._conn: Connection | None = None
+        self._savepoint: str | None = None
+        self.dialect = self.url.get_backend_name()
+        if self.dialect == "sqlite":
+            self._sqlite = self._open_sqlite_file()
+            self.engine = self._engine_over(self._sqlite)
+        else:
+            self.engine = self._open_server()
+            self._conn = self._connect_server()
+
+    # -- opening ---------------------------------------------------------------------------
+    def _open_sqlite_file(self) -> sqlite3.Connection:
+        database = self.url.database or ":memory:"
+        if database == ":memory:":
+            conn = sqlite3.connect(":memory:", check_same_thread=False)
+        else:
+            path = Path(database).expanduser()
+            if not path.is_file():
+                raise SQLEnvironmentError(f"SQLite database file not found: {path}")
+            mode = "rw" if self.allow_writes else "ro"
+            uri = f"{path.resolve().as_uri()}?mode={mode}"
+            conn = sqlite3.connect(uri, uri=True, check_same_thread=False)
+            try:
+                conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            except sqlite3.DatabaseError as exc:
+                conn.close()
+                raise SQLEnvironmentError(f"not a usable SQLite database: {path}: {exc}") from exc
+            if not self.allow_writes:
+                conn.execute("PRAGMA query_only=ON")
+        _harden_sqlite(conn)
+        return conn
+
+    def _engine_over(self, conn: sqlite3.Connection) -> Engine:
+        conn.set_progress_handler(self._progress, 1000)
+        return create_engine("sqlite://", creator=lambda: conn, poolclass=StaticPool)
+
+    def _progress(self) -> int:
+        return 1 if time.monotonic() > self._deadline else 0
+
+    def _open_server(self) -> Engine:
+        try:
+            engine = create_engine(self.url, pool_pre_ping=True, pool_size=2, max_overflow=16)
+        except (SQLAlchemyError, ImportError) as exc:
+            raise SQLEnvironmentError(f"cannot use database URL {self.url!r}: {exc}") from exc
+        return engine
+
+    def _connect_server(self) -> Connection:
+        try:
+            conn = self.engine.connect()
+        except SQLAlchemyError as exc:
+            raise SQLEnvironmentError(
+                f"cannot connect to {self.url.render_as_string(hide_password=True)}: "
+                f"{str(exc).splitlines()[0]}"
+            ) from exc
+        ms = int(self.timeout * 1000)
+        if self.dialect == "postgresql":
+            conn.exec_driver_sql(f"SET statement_timeout = {ms}")
+        elif self.dialect in ("mysql", "mariadb"):
+            is_maria = "mariadb" in str(conn.exec_driver_sql("SELECT VERSION()").scalar()).lower()
+            if is_maria:
+                conn.exec_driver_sql(f"SET SESSION max_statement_time = {self.timeout}")
+            else:
+                conn.exec_driver_sql(f"SET SESSION max_execution_time = {ms}")
+        conn.commit()
+        return conn
+
+    # -- the protocol ------------------------------------------------------------------------
+    def describe(self) -> str:
+        """The database schema as CREATE TABLE statements."""
+        if self._schema is None:
+            self._schema = self._read_schema()
+        return self._schema
+
+    def _read_schema(self) -> str:
+        if self._sqlite is not None:
+            with self._lock:
+                rows = self._sqlite.execute(
+                    "SELECT sql FROM sqlite_master WHERE type='table' AND sql IS NOT NULL "
+                    "AND name NOT LIKE 'sqlite_%' ORDER BY name"
+                ).fetchall()
+            return "\n".join(r[0].strip() + ";" for r in rows)
+        assert self._conn is not None
+        insp = inspect(self._conn)
+        parts = []
+        for table in sorted(insp.get_table_names()):
+            cols = [f"  {c['name']} {c['type']}" for c in insp.get_columns(table)]
+            pk = insp.get_pk_constraint(table).get("constrained_columns") or []
+            if pk:
+                cols.append(f"  PRIMARY KEY ({', '.join(pk)})")
+            for fk in insp.get_foreign_keys(table):
+                cols.append(
+                    f"  FOREIGN KEY ({', '.join(fk['constrained_columns'])}) REFERENCES "
+                    f"{fk['referred_table']}({', '.join(fk['referred_columns'])})"
+                )
+            parts.append(f"CREATE TABLE {table} (\n" + ",\n".join(cols) + "\n);")
+        self._conn.rollback()
+        return "\n".join(parts)
+
+    def step(self, action: str) -> Observation:
+        """Execute one SQL statement and describe its result."""
+        sql = action.strip().rstrip(";").strip()
+        if not sql:
+            return Observation(output="Error: empty statement", ok=False, error="empty statement")
+        if self._needs_ddl_guard() and _MYSQL_DDL.match(sql):
+            return Observation(
+                output="Refused: schema changes are not allowed here (read-only environment).",
+                ok=False,
+                refused=True,
+                error="ddl refused",
+            )
+        if self._sqlite is not None:
+            return self._step_sqlite(sql)
+        return self._step_server(sql)
+
+    def _needs_ddl_guard(self) -> bool:
+        return self.dialect in ("mysql", "mariadb") and (self.is_fork or not self.allow_writes)
+
+    def _step_sqlite(self, sql: str) -> Observation:
+        with self._lock, self.engine.connect() as conn:
+            self._deadline = time.monotonic() + self.timeout
+            try:
+                result = conn.exec_driver_sql(sql)
+                obs = self._observe(result)
+                conn.commit()
+                return obs
+            except SQLAlchemyError as exc:
+                conn.rollback()
+                return self._error(exc)
+            finally:
+                self._deadline = float("inf")
+
+    def _step_server(self, sql: str) -> Observation:
+        assert self._conn is not None
+        conn = self._conn
+        try:
+            if not self.is_fork:
+                if not conn.in_transaction():
+                    conn.begin()
+                if not self.allow_writes:
+                    conn.exec_driver_sql("SET TRANSACTION READ ONLY")
+            elif not conn.in_transaction():
+                conn.begin()
+            if self.is_fork:
+                conn.exec_driver_sql("SAVEPOINT slinvit_step")
+            result = conn.exec_driver_sql(sql)
+            obs = self._observe(result)
+            if self.is_fork:
+                conn.exec_driver_sql("RELEASE SAVEPOINT slinvit_step")
+            elif self.allow_writes:
+                conn.commit()
+            else:
+                conn.rollback()
+            return obs
+        except SQLAlchemyError as exc:
+            if self.is_fork:
+                try:
+                    conn.exec_driver_sql("ROLLBACK TO SAVEPOINT slinvit_step")
+                except SQLAlchemyError:
+                    conn.rollback()
+            else:
+                conn.rollback()
+            return self._error(exc)
+
+    def _observe(self, result: Any) -> Observation:
+        if not result.returns_rows:
+            count = result.rowcount if result.rowcount is not None else -1
+            text = f"OK ({count} rows affected)" if count >= 0 else "OK"
+            return Observation(
+                output=text, signature=f"affected:{count}", details={"rows_affected": count}
+            )
+        columns = list(result.keys())
+        rows = [tuple(r) for r in result.fetchmany(_SIGNATURE_ROWS + 1)]
+        more = len(rows) > _SIGNATURE_ROWS
+        rows = rows[:_SIGNATURE_ROWS]
+        return Observation(
+            output=self.format_rows(columns, rows, more),
+            empty=not rows,
+            signature=rows_signature(rows),
+            details={"rows": len(rows), "columns": columns, "more_rows": more},
+        )
+
+    def format_rows(self, columns: Sequence[str], rows: Sequence[tuple], more: bool) -> str:
+        """Render a result as a small pipe table, truncated to ``max_rows`` and ``max_chars``."""
+        if not rows:
+            return "(no rows) columns: " + ", ".join(columns)
+        lines = [" | ".join(columns)]
+        lines += [" | ".join(_cell(v) for v in row) for row in rows[: self.max_rows]]
+        shown = min(len(rows), self.max_rows)
+        total = f"{len(rows)}+" if more else str(len(rows))
+        lines.append(f"({total} rows" + (f", first {shown} shown)" if shown < len(rows) else ")"))
+        return truncate("\n".join(lines), self.max_chars)
+
+    def _error(self, exc: SQLAlchemyError) -> Observation:
+        message = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        timed_out = "interrupted" in message.lower() or "timeout" in message.lower()
+        readonly = any(
+            s in message.lower() for s in ("readonly", "read-only", "read only", "not authorized")
+        )
+        if readonly:
+            text = f"Refused: the database is read-only for this agent ({message})"
+        elif timed_out:
+            text = f"Error: statement timed out after {self.timeout:g}s ({message})"
+        else:
+            text = f"Error: {message}"
+        return Observation(
+            output=truncate(text, self.max_chars),
+            ok=False,
+            error=message,
+            timed_out=timed_out,
+            refused=readonly,
+        )
+
+    def feedback_value(self, obs: Observation) -> float:
+        return default_feedback_value(obs)
+
+    def fork(self) -> SQLEnvironment:
+        """An isolated copy: in-memory for SQLite, a never-committed transaction on servers."""
+        clone = object.__new__(SQLEnvironment)
+        clone.url = self.url
+        clone.allow_writes = self.allow_writes  # a fork behaves like its parent, isolated
+        clone.max_rows, clone.max_chars, clone.timeout = self.max_rows, self.max_chars, self.timeout
+        clone.is_fork = True
+        clone._lock = threading.Lock()
+        clone._deadline = float("inf")
+        clone._schema = self._schema
+        clone.dialect = self.dialect
+        clone._sqlite = None
+        clone._conn = None
+        clone._savepoint = None
+        if self._sqlite is not None:
+            memory = sqlite3.connect(":memory:", check_same_thread=False)
+            with self._lock:
+                self._sqlite.backup(memory)
+            if not self.allow_writes:
+                memory.execute("PRAGMA query_only=ON")
+            _harden_sqlite(memory)
+            clone._sqlite = memory
+            clone.engine = clone._engine_over(memory)
+        elif self.is_fork:
+            # A fork of a fork shares the connection under a savepoint (rolled back on close),
+            # so it sees the parent's uncommitted changes without waiting on its row locks.
+            # The parent must not be used until the child is closed.
+            assert self._conn is not None
+            clone.engine = self.engine
+            clone._conn = self._conn
+            clone._savepoint = f"slinvit_fork_{id(clone)}"
+            clone._conn.exec_driver_sql(f"SAVEPOINT {clone._savepoint}")
+        else:
+            clone.engine = self.engine
+            clone._conn = clone._connect_server()
+            clone._conn.begin()
+            if self.dialect in ("mysql", "mariadb") or not self.allow_writes:
+                clone._conn.exec_driver_sql("SET TRANSACTION READ ONLY")
+            if self.dialect == "postgresql":
+                clone._conn.exec_driver_sql("SET LOCAL lock_timeout = 2000")
+        return clone
+
+    def close(self) -> None:
+        if self._savepoint is not None:
+            conn, self._conn, savepoint, self._savepoint = self._conn, None, self._savepoint, None
+            if conn is not None and not conn.closed:
+                conn.exec_driver_sql(f"ROLLBACK TO SAVEPOINT {savepoint}")
+            return
+        if self._conn is not None:
+            try:
+                self._conn.rollback()
+            finally:
+                self._conn.close()
+                self._conn = None
+            if not self.is_fork:
+                self.engine.dispose()
+        if self._sqlite is not None:
+            self.engine.dispose()
+            self._sqlite.close()
+            self._sqlite = None
+
+    def __enter__(self) -> SQLEnvironment:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _cell(value: Any) -> str:
+    text = "NULL" if value is None else str(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def rows_signature(rows: Sequence[tuple]) -> str:
+    """Order-insensitive digest of a result (its rows as a multiset of strings)."""
+    digest = hashlib.sha1()
+    for line in sorted(repr(tuple(str(v) for v in row)) for row in rows):
+        digest.update(line.encode())
+        digest.update(b"\n")
+    return digest.hexdigest()[:16]

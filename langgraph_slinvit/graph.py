@@ -1,0 +1,347 @@
+"""The SLINVIT agent as a LangGraph graph: one node per step of the method.
+
+    start -> propose -(Send, one branch per candidate)-> rollout -> score -> select -> act
+             ^                                                                        |
+             +------------------------------- until submit / horizon / budget -------+-> respond
+
+The environment and the model live in the closure of the nodes, never in the state.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any, Literal
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, HumanMessage
+from langgraph.config import get_stream_writer
+from langgraph.graph import END, START, StateGraph
+from langgraph.types import Overwrite, Send
+
+from langgraph_slinvit.budget import Budget, BudgetExhausted, empty_usage, remaining_budget
+from langgraph_slinvit.config import SlinvitConfig
+from langgraph_slinvit.envs.base import Environment, Observation
+from langgraph_slinvit.policy import ModelEndpointError, Policy
+from langgraph_slinvit.prompts import SUBMIT, summary_messages
+from langgraph_slinvit.proposal import Candidate, propose
+from langgraph_slinvit.search import (
+    Hooks,
+    SearchState,
+    evaluate_candidate,
+    score_paths,
+    select_best,
+)
+from langgraph_slinvit.state import BranchState, InputState, OutputState, SlinvitState
+from langgraph_slinvit.value import ValueHook
+
+
+def _emit(event: dict[str, Any]) -> None:
+    """Send a custom stream event (``stream_mode="custom"``); a no-op outside a stream."""
+    try:
+        writer = get_stream_writer()
+    except RuntimeError:
+        return
+    writer(event)
+
+
+def _task_of(messages: list) -> str:
+    for message in reversed(messages):
+        if isinstance(message, HumanMessage):
+            content = message.content
+            return content if isinstance(content, str) else str(content)
+    raise ValueError("the SLINVIT agent needs a user message with the task")
+
+
+def build_slinvit_graph(
+    model: BaseChatModel | Callable[[], BaseChatModel],
+    env: Environment,
+    *,
+    config: SlinvitConfig | None = None,
+    value_fn: ValueHook | None = None,
+    oracle_reward: ValueHook | None = None,
+) -> StateGraph:
+    """The uncompiled SLINVIT ``StateGraph`` (messages in, messages out) for composition.
+
+    Args:
+        model: any LangChain chat model (or a zero-argument factory of one).
+        env: the environment actions run in; rollouts run only in its forks.
+        config: the method's knobs and budgets.
+        value_fn: an optional rule-based value of a state (non-oracle).
+        oracle_reward: the task's gold-answer reward, for benchmarks only. A run with it is an
+            *oracle* run and must be reported as such.
+    """
+    cfg = config or SlinvitConfig()
+    policy = Policy(
+        model,
+        temperature=cfg.temperature,
+        want_logprobs=cfg.p_llm != "agreement",
+        retries=cfg.retries,
+        backoff=cfg.retry_backoff,
+        seed=cfg.seed,
+    )
+    hooks = Hooks(value_fn=value_fn, oracle_reward=oracle_reward)
+    limits = {
+        "max_llm_calls": cfg.max_llm_calls,
+        "max_tokens": cfg.max_tokens,
+        "max_seconds": cfg.max_seconds,
+        "max_rollouts": cfg.max_rollouts,
+    }
+
+    def start(state: SlinvitState) -> dict:
+        task = _task_of(state["messages"])
+        return {
+            "task": task,
+            "context": env.describe(),
+            "steps": [],
+            "decision": 0,
+            "candidates": [],
+            "paths": Overwrite([]),
+            "scored": [],
+            "chosen": None,
+            "tree": Overwrite([{"id": "root", "parent": None, "kind": "task", "text": task}]),
+            "usage": Overwrite(empty_usage()),
+            "started_at": time.time(),
+            "done": False,
+            "stop_reason": "",
+            "answer": "",
+        }
+
+    def _budget(state: SlinvitState) -> Budget:
+        return remaining_budget(limits, state.get("usage", {}), state["started_at"])
+
+    def propose_node(state: SlinvitState) -> dict:
+        decision = state["decision"]
+        if decision >= cfg.horizon:
+            return {"done": True, "stop_reason": "horizon", "paths": Overwrite([])}
+        budget = _budget(state)
+        try:
+            candidates = propose(
+                policy,
+                task=state["task"],
+                context=state["context"],
+                steps=state["steps"],
+                language=env.language,
+                k=cfg.k,
+                n=cfg.n_samples,
+                rule=cfg.p_llm,
+                budget=budget,
+            )
+        except BudgetExhausted as exc:
+            return {"done": True, "stop_reason": exc.reason, "usage": budget.spent,
+                    "paths": Overwrite([])}  # fmt: skip
+        cands = [c.to_dict() for c in candidates]
+        _emit({"type": "candidates", "decision": decision, "candidates": cands})
+        update: dict[str, Any] = {"candidates": cands, "usage": budget.spent,
+                                  "paths": Overwrite([])}  # fmt: skip
+        if not candidates:
+            step = {
+                "action": "",
+                "observation": Observation(
+                    output="The model proposed no usable action.", ok=False, error="no action"
+                ).to_dict(),
+                "decision": decision,
+                "score": None,
+            }
+            update.update(steps=[*state["steps"], step], decision=decision + 1)
+        return update
+
+    def route_after_propose(state: SlinvitState) -> list[Send] | Literal["respond", "propose"]:
+        if state.get("done"):
+            return "respond"
+        candidates = state.get("candidates") or []
+        if not candidates:
+            return "propose"
+        budget = _budget(state)
+        share = budget.share(len(candidates))
+        payload_budget = {
+            "llm_calls": share.llm_calls,
+            "tokens": share.tokens,
+            "deadline": share.deadline,
+            "rollouts": share.rollouts,
+        }
+        return [
+            Send(
+                "rollout",
+                BranchState(
+                    task=state["task"],
+                    context=state["context"],
+                    steps=state["steps"],
+                    horizon_left=cfg.horizon - state["decision"],
+                    candidate=cand,
+                    budget=payload_budget,
+                    decision=state["decision"],
+                ),
+            )
+            for cand in candidates
+        ]
+
+    def rollout(branch: BranchState) -> dict:
+        b = branch["budget"]
+        budget = Budget(llm_calls=int(b["llm_calls"]), tokens=int(b["tokens"]),
+                        deadline=b["deadline"], rollouts=int(b["rollouts"]))  # fmt: skip
+        search_state = SearchState(
+            task=branch["task"],
+            context=branch["context"],
+            steps=branch["steps"],
+            horizon_left=branch["horizon_left"],
+        )
+        first = Candidate(**branch["candidate"])
+        results = evaluate_candidate(env, policy, search_state, first, cfg, budget, hooks)
+        paths = [r.to_dict() for r in results]
+        for path in paths:
+            _emit({"type": "rollout", "decision": branch["decision"], "path": path["actions"],
+                   "rollouts": [{"actions": r["actions"][len(branch["steps"]):],
+                                 "value": r["value"]} for r in path["rollouts"]]})  # fmt: skip
+        return {"paths": paths, "usage": budget.spent}
+
+    def score(state: SlinvitState) -> dict:
+        scored = score_paths(state.get("paths") or [], cfg)
+        _emit({"type": "scores", "decision": state["decision"],
+               "paths": [{"actions": p["actions"], "prior": p["prior"], "v_hat": p["v_hat"],
+                          "score": p["score"]} for p in scored]})  # fmt: skip
+        return {"scored": scored}
+
+    def select(state: SlinvitState) -> dict:
+        scored = state.get("scored") or []
+        best = select_best(scored)
+        decision = state["decision"]
+        parent = f"d{decision - 1}" if decision else "root"
+        nodes = [{"id": f"d{decision}", "parent": parent, "kind": "decision"}]
+        for i, path in enumerate(scored):
+            nodes.append({
+                "id": f"d{decision}.p{i}", "parent": f"d{decision}", "kind": "path",
+                "actions": path["actions"], "p_llm": path["p_llm"], "v_hat": path["v_hat"],
+                "score": path["score"], "chosen": path is best,
+            })  # fmt: skip
+        if best is not None:
+            _emit({"type": "choice", "decision": decision, "actions": best["actions"],
+                   "score": best["score"]})  # fmt: skip
+        return {"chosen": best, "tree": nodes}
+
+    def act(state: SlinvitState) -> dict:
+        best = state.get("chosen")
+        decision = state["decision"]
+        if best is None:  # every branch failed before producing a path
+            return {"decision": decision + 1}
+        action = best["actions"][0]
+        if action == SUBMIT:
+            _emit({"type": "submit", "decision": decision})
+            return {"done": True, "stop_reason": "submitted", "decision": decision + 1}
+        obs = env.step(action)
+        step = {"action": action, "observation": obs.to_dict(), "decision": decision,
+                "score": best["score"]}  # fmt: skip
+        _emit({"type": "action", "decision": decision, "action": action, "output": obs.output})
+        update: dict[str, Any] = {
+            "steps": [*state["steps"], step],
+            "decision": decision + 1,
+            "usage": {"env_steps": 1},
+        }
+        if decision + 1 >= cfg.horizon:
+            update.update(done=True, stop_reason="horizon")
+        return update
+
+    def route_after_act(state: SlinvitState) -> Literal["propose", "respond"]:
+        return "respond" if state.get("done") else "propose"
+
+    def respond(state: SlinvitState) -> dict:
+        steps = state.get("steps") or []
+        reason = state.get("stop_reason") or "horizon"
+        answer_step = _answer_step(steps, env, submitted=reason == "submitted")
+        spent: dict[str, float] = {}
+        if answer_step is None:
+            text = "I could not find an answer"
+            text += f" (stopped: {_reason_text(reason)})." if reason != "submitted" else "."
+        else:
+            text = _render_answer(answer_step, env.language)
+            if cfg.summarize_answer:
+                budget = _budget(state)
+                try:
+                    reply = policy.sample(
+                        summary_messages(state["task"], answer_step["action"],
+                                         answer_step["observation"]["output"], env.language),
+                        1, budget, temperature=0.0, max_tokens=200,
+                    )  # fmt: skip
+                    summary = reply[0].text.strip() if reply else ""
+                    if summary:
+                        text = summary + "\n\n" + text
+                except (BudgetExhausted, ModelEndpointError):
+                    pass  # the rendered result alone is still a complete answer
+                spent = budget.spent
+            if reason not in ("submitted",):
+                text += f"\n\n(stopped: {_reason_text(reason)}; best result so far shown)"
+        elapsed = round(time.time() - state["started_at"], 3)
+        seconds = elapsed - state.get("usage", {}).get("seconds", 0)
+        _emit({"type": "answer", "text": text, "stop_reason": reason})
+        return {
+            "messages": [AIMessage(text)],
+            "answer": text,
+            "stop_reason": reason,
+            "usage": {**spent, "seconds": seconds},
+        }
+
+    graph = StateGraph(SlinvitState, input_schema=InputState, output_schema=OutputState)
+    graph.add_node("start", start)
+    graph.add_node("propose", propose_node)
+    graph.add_node("rollout", rollout, input_schema=BranchState)
+    graph.add_node("score", score)
+    graph.add_node("select", select)
+    graph.add_node("act", act)
+    graph.add_node("respond", respond)
+    graph.add_edge(START, "start")
+    graph.add_edge("start", "propose")
+    graph.add_conditional_edges("propose", route_after_propose, ["rollout", "respond", "propose"])
+    graph.add_edge("rollout", "score")
+    graph.add_edge("score", "select")
+    graph.add_edge("select", "act")
+    graph.add_conditional_edges("act", route_after_act, ["propose", "respond"])
+    graph.add_edge("respond", END)
+    return graph
+
+
+def create_slinvit_agent(
+    model: BaseChatModel | Callable[[], BaseChatModel],
+    env: Environment,
+    *,
+    config: SlinvitConfig | None = None,
+    value_fn: ValueHook | None = None,
+    oracle_reward: ValueHook | None = None,
+    checkpointer: Any = None,
+    store: Any = None,
+    name: str = "slinvit",
+) -> Any:
+    """A compiled SLINVIT agent: ``invoke({"messages": [("user", task)]})`` returns messages,
+    the ``answer``, the real ``steps``, ``usage`` and ``stop_reason``. See
+    :func:`build_slinvit_graph` for the arguments."""
+    graph = build_slinvit_graph(
+        model, env, config=config, value_fn=value_fn, oracle_reward=oracle_reward
+    )
+    return graph.compile(checkpointer=checkpointer, store=store, name=name)
+
+
+def _answer_step(steps: list[dict], env: Environment, *, submitted: bool) -> dict | None:
+    real = [s for s in steps if s.get("action")]
+    if not real:
+        return None
+    if submitted:
+        return real[-1]
+    best_value = max(env.feedback_value(Observation.from_dict(s["observation"])) for s in real)
+    return [
+        s for s in real
+        if env.feedback_value(Observation.from_dict(s["observation"])) == best_value
+    ][-1]  # fmt: skip
+
+
+def _render_answer(step: dict, language: str) -> str:
+    return f"```{language}\n{step['action']}\n```\n{step['observation']['output']}"
+
+
+def _reason_text(reason: str) -> str:
+    return {
+        "horizon": "the horizon of real actions was reached",
+        "no_action": "the model proposed no usable action",
+        "max_llm_calls": "the max_llm_calls budget ran out",
+        "max_tokens": "the max_tokens budget ran out",
+        "max_seconds": "the max_seconds budget ran out",
+        "max_rollouts": "the max_rollouts budget ran out",
+    }.get(reason, reason)

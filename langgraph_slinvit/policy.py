@@ -1,0 +1,209 @@
+"""The LLM policy: n samples for one prompt, with token log-probabilities where available.
+
+One request with ``n`` samples when the model supports it (OpenAI-compatible endpoints through
+``langchain-openai``, and any model with ``supports_n_samples = True``); otherwise ``n`` requests
+in a batch. Every request is checked against a :class:`~langgraph_slinvit.budget.Budget` first and
+recorded in it afterwards; token usage is counted once per request (``langchain-openai`` repeats the
+request's usage on every choice). Transient endpoint errors are retried with backoff, then raised
+as :class:`ModelEndpointError` naming the endpoint.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.outputs import ChatGeneration
+
+from langgraph_slinvit.budget import Budget
+
+log = logging.getLogger(__name__)
+
+_TRANSIENT = (
+    "APIConnectionError",
+    "APITimeoutError",
+    "RateLimitError",
+    "InternalServerError",
+    "ServiceUnavailableError",
+    "ConnectError",
+    "ConnectionError",
+    "ReadTimeout",
+    "TimeoutError",
+)
+
+
+class ModelEndpointError(RuntimeError):
+    """The model endpoint failed (after retries for transient errors)."""
+
+
+@dataclass
+class Sample:
+    """One sampled completion."""
+
+    text: str
+    mean_logprob: float | None = None
+    """Mean token log-probability of the completion, when the model returned log-probabilities."""
+
+    @property
+    def token_probability(self) -> float | None:
+        """exp(mean token log-probability): the P_LLM of the ``logprob`` rule."""
+        return None if self.mean_logprob is None else math.exp(self.mean_logprob)
+
+
+def endpoint_name(model: BaseChatModel) -> str:
+    """A readable name of where the model lives (its base URL, or its class)."""
+    for attr in ("openai_api_base", "base_url", "endpoint"):
+        value = getattr(model, attr, None)
+        if value:
+            return str(value)
+    client = getattr(model, "root_client", None)
+    if client is not None and getattr(client, "base_url", None):
+        return str(client.base_url)
+    return type(model).__name__
+
+
+def supports_n(model: BaseChatModel) -> bool:
+    if getattr(model, "supports_n_samples", False):
+        return True
+    try:
+        from langchain_openai.chat_models.base import BaseChatOpenAI
+    except ImportError:  # pragma: no cover - langchain-openai is a dependency
+        return False
+    return isinstance(model, BaseChatOpenAI)
+
+
+class Policy:
+    """Samples completions from a chat model under a budget.
+
+    Args:
+        model: any LangChain chat model, or a zero-argument callable returning one (resolved at the
+            first call, so a graph can be built before a local server is started).
+        temperature: default sampling temperature.
+        want_logprobs: ask for token log-probabilities (dropped automatically if refused).
+        retries: attempts after a transient endpoint error.
+    """
+
+    def __init__(
+        self,
+        model: BaseChatModel | Callable[[], BaseChatModel],
+        *,
+        temperature: float = 0.8,
+        want_logprobs: bool = True,
+        retries: int = 3,
+        backoff: float = 1.0,
+        seed: int | None = None,
+    ) -> None:
+        self._model = model
+        self.temperature = temperature
+        self.want_logprobs = want_logprobs
+        self.retries = retries
+        self.backoff = backoff
+        self.seed = seed
+
+    @property
+    def model(self) -> BaseChatModel:
+        if not isinstance(self._model, BaseChatModel):
+            self._model = self._model()
+        return self._model
+
+    def sample(
+        self,
+        messages: Sequence[BaseMessage],
+        n: int,
+        budget: Budget,
+        *,
+        temperature: float | None = None,
+        max_tokens: int | None = 512,
+    ) -> list[Sample]:
+        """``n`` completions of ``messages`` (one request if the model supports ``n``)."""
+        temp = self.temperature if temperature is None else temperature
+        model = self.model
+        if n <= 1 or supports_n(model):
+            return self._request(messages, n, temp, budget, max_tokens)
+        samples: list[Sample] = []
+        for _ in range(n):
+            samples += self._request(messages, 1, temp, budget, max_tokens)
+        return samples
+
+    def _request(
+        self,
+        messages: Sequence[BaseMessage],
+        n: int,
+        temperature: float,
+        budget: Budget,
+        max_tokens: int | None,
+    ) -> list[Sample]:
+        budget.check_call()
+        model = self.model
+        kwargs: dict[str, Any] = {"temperature": temperature}
+        if n > 1:
+            kwargs["n"] = n
+        if max_tokens:
+            kwargs["max_tokens"] = max_tokens
+        if self.seed is not None and supports_n(model):
+            kwargs["seed"] = self.seed
+        if self.want_logprobs and supports_n(model):
+            kwargs["logprobs"] = True
+        attempt = 0
+        while True:
+            try:
+                result = model.generate([list(messages)], **kwargs)
+                break
+            except Exception as exc:
+                name = type(exc).__name__
+                text = str(exc)
+                if kwargs.pop("logprobs", None) and "logprob" in text.lower():
+                    self.want_logprobs = False
+                    continue
+                attempt += 1
+                transient = name in _TRANSIENT or any(t in name for t in ("Timeout", "Connect"))
+                if not transient or attempt > self.retries or time.time() >= budget.deadline:
+                    where = endpoint_name(model)
+                    raise ModelEndpointError(
+                        f"model endpoint {where} failed"
+                        + (f" after {attempt} attempts" if transient else "")
+                        + f": {name}: {text.splitlines()[0] if text else ''}"
+                    ) from exc
+                delay = min(self.backoff * 2 ** (attempt - 1), 30.0)
+                log.warning("model call failed (%s), retry %d in %.1fs", name, attempt, delay)
+                time.sleep(delay)
+        generations = [g for g in result.generations[0] if isinstance(g, ChatGeneration)]
+        prompt_tokens, completion_tokens = _usage(result.llm_output, generations)
+        budget.record(llm_calls=1, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens)
+        return [Sample(text=_text(g.message), mean_logprob=_mean_logprob(g)) for g in generations]
+
+
+def _text(message: BaseMessage) -> str:
+    content = message.content
+    if isinstance(content, str):
+        return content
+    return "".join(
+        part.get("text", "") if isinstance(part, dict) else str(part) for part in content
+    )
+
+
+def _usage(llm_output: dict | None, generations: list[ChatGeneration]) -> tuple[int, int]:
+    usage = (llm_output or {}).get("token_usage") or {}
+    if usage:
+        return int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)
+    if generations and isinstance(generations[0].message, AIMessage):
+        meta = generations[0].message.usage_metadata
+        if meta:
+            return int(meta.get("input_tokens", 0)), int(meta.get("output_tokens", 0))
+    return 0, 0
+
+
+def _mean_logprob(generation: ChatGeneration) -> float | None:
+    info = generation.generation_info or {}
+    logprobs = info.get("logprobs") or generation.message.response_metadata.get("logprobs")
+    if not logprobs:
+        return None
+    content = logprobs.get("content") if isinstance(logprobs, dict) else None
+    values = [t["logprob"] for t in content or [] if t.get("logprob") is not None]
+    return sum(values) / len(values) if values else None

@@ -1,0 +1,78 @@
+"""Prompts. Actions are asked for in fenced code blocks, so no tool calling is needed."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+
+SUBMIT = "SUBMIT"
+
+_NAMES = {"sql": "SQL database", "bash": "Linux shell"}
+
+SYSTEM = """You are an expert {language} user working on a {place}.
+You solve the user's task one action at a time. Each reply is exactly one {language} action in \
+a fenced code block:
+```{language}
+<one {language} action>
+```
+When the results so far already answer the task, reply with the single word {submit} instead."""
+
+CRITIC = """Task: {task}
+
+{trajectory}
+
+Does the last result correctly and completely answer the task? Think briefly, then finish with \
+a line "Score: N" where N is 0 (wrong) to 10 (certainly right)."""
+
+SUMMARY = """Task: {task}
+
+The last {language} action and its result:
+```{language}
+{action}
+```
+{result}
+
+Answer the task in one or two sentences using only this result."""
+
+
+def format_trajectory(steps: Sequence[dict], language: str, max_chars: int = 1500) -> str:
+    """Previous actions and observations as text (the newest last)."""
+    if not steps:
+        return "No actions yet."
+    parts = []
+    for i, step in enumerate(steps, 1):
+        output = step["observation"]["output"]
+        if len(output) > max_chars:
+            output = output[:max_chars] + " ..."
+        parts.append(f"Action {i}:\n```{language}\n{step['action']}\n```\nResult {i}:\n{output}")
+    return "\n\n".join(parts)
+
+
+def proposal_messages(
+    task: str,
+    context: str,
+    steps: Sequence[dict],
+    language: str,
+    avoid: Sequence[str] = (),
+) -> list[BaseMessage]:
+    """Messages asking for the next action (optionally one different from ``avoid``)."""
+    system = SYSTEM.format(
+        language=language, place=_NAMES.get(language, language + " environment"), submit=SUBMIT
+    )
+    body = f"Context:\n{context}\n\nTask: {task}\n\n{format_trajectory(steps, language)}\n\n"
+    if avoid:
+        listed = "\n".join(f"- {a}" for a in avoid)
+        body += f"These actions were already proposed; give a different one:\n{listed}\n\n"
+    body += "Next action:" if steps else f"Write the {language} for the task."
+    return [SystemMessage(system), HumanMessage(body)]
+
+
+def critic_messages(task: str, steps: Sequence[dict], language: str) -> list[BaseMessage]:
+    return [HumanMessage(CRITIC.format(task=task, trajectory=format_trajectory(steps, language)))]
+
+
+def summary_messages(task: str, action: str, result: str, language: str) -> list[BaseMessage]:
+    return [
+        HumanMessage(SUMMARY.format(task=task, action=action, result=result, language=language))
+    ]

@@ -1,0 +1,149 @@
+"""Propose: turn n LLM samples into k distinct candidate actions with P_LLM.
+
+P_LLM rules (``SlinvitConfig.p_llm``):
+
+* ``agreement``: the share of all samples that proposed the action (after normalising
+  whitespace and a trailing semicolon), so P_LLM sums to at most 1 over the candidates;
+* ``logprob``: ``exp(mean token log-probability)`` of the most likely sample of the action, the
+  "mean token probability" of the reference code;
+* ``auto``: ``logprob`` when every sample carries log-probabilities, else ``agreement``.
+
+A sample without a usable action (no code block, a refusal, garbage) is counted in the
+denominator but proposes nothing. If fewer than k distinct actions come back, one more request
+asks for actions different from those seen (pooled into the same counts).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+
+from langgraph_slinvit.budget import Budget, BudgetExhausted
+from langgraph_slinvit.policy import Policy, Sample
+from langgraph_slinvit.prompts import SUBMIT, proposal_messages
+
+_FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[^\n]*\n(.*?)(?:```|\Z)", re.DOTALL)
+_SQL_START = re.compile(
+    r"^\s*(select|with|insert|update|delete|create|drop|alter|pragma|explain|show|describe)\b",
+    re.IGNORECASE,
+)
+_LANG_TAGS = {
+    "sql": {"sql", "sqlite", "mysql", "postgresql", "postgres", "psql", ""},
+    "bash": {"bash", "sh", "shell", "console", "zsh", ""},
+}
+MAX_ACTION_CHARS = 4000
+
+
+@dataclass
+class Candidate:
+    """A proposed action with its prior probability under the LLM."""
+
+    action: str
+    p_llm: float
+    count: int = 1
+
+    @property
+    def is_submit(self) -> bool:
+        return self.action == SUBMIT
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def parse_action(text: str, language: str) -> str | None:
+    """The action in a model reply, ``SUBMIT``, or None when there is no usable action.
+
+    The first fenced block whose tag fits the language wins; a bare ``SUBMIT`` reply (or a block
+    holding only ``submit``) means submit; an unfenced reply is taken only when it is one
+    plausible statement.
+    """
+    if not isinstance(text, str):
+        return None
+    stripped = text.strip()
+    if not stripped:
+        return None
+    tags = _LANG_TAGS.get(language, {language, ""})
+    for match in _FENCE.finditer(stripped):
+        tag, body = match.group(1).lower(), match.group(2).strip()
+        if body.lower() in ("submit", "submit;"):
+            return SUBMIT
+        if tag in tags and body:
+            return _clip(body)
+    first_word = re.split(r"\W+", stripped, maxsplit=1)[0] if stripped else ""
+    if first_word.upper() == SUBMIT:
+        return SUBMIT
+    if "```" in stripped:
+        return None
+    if language == "sql" and _SQL_START.match(stripped):
+        return _clip(stripped)
+    prose = re.match(r"^(sure|here|i |i'm|sorry|the |this |to )", stripped, re.IGNORECASE)
+    if language == "bash" and "\n" not in stripped and len(stripped) < 300 and not prose:
+        return _clip(stripped)
+    return None
+
+
+def _clip(action: str) -> str:
+    return action if len(action) <= MAX_ACTION_CHARS else action[:MAX_ACTION_CHARS]
+
+
+def normalize(action: str) -> str:
+    """The key under which two actions count as the same."""
+    if action == SUBMIT:
+        return SUBMIT
+    return re.sub(r"\s+", " ", action.strip().rstrip(";").strip())
+
+
+def candidates_from_samples(
+    samples: Sequence[Sample], language: str, rule: str, total: int | None = None
+) -> list[Candidate]:
+    """Group samples by normalised action and compute P_LLM; most probable first."""
+    use_logprob = rule == "logprob" or (
+        rule == "auto" and samples and all(s.mean_logprob is not None for s in samples)
+    )
+    groups: dict[str, Candidate] = {}
+    denominator = total if total is not None else len(samples)
+    for sample in samples:
+        action = parse_action(sample.text, language)
+        if action is None:
+            continue
+        key = normalize(action)
+        prob = sample.token_probability if use_logprob else None
+        if key in groups:
+            groups[key].count += 1
+            if prob is not None:
+                groups[key].p_llm = max(groups[key].p_llm, prob)
+        else:
+            groups[key] = Candidate(action=action, p_llm=prob if prob is not None else 0.0)
+    for cand in groups.values():
+        if not use_logprob or cand.p_llm == 0.0:
+            cand.p_llm = cand.count / max(denominator, 1)
+    return sorted(groups.values(), key=lambda c: (-c.p_llm, -c.count))
+
+
+def propose(
+    policy: Policy,
+    *,
+    task: str,
+    context: str,
+    steps: Sequence[dict],
+    language: str,
+    k: int,
+    n: int,
+    rule: str,
+    budget: Budget,
+) -> list[Candidate]:
+    """Up to ``k`` distinct candidate actions for the state reached by ``steps``."""
+    messages = proposal_messages(task, context, steps, language)
+    samples = policy.sample(messages, n, budget)
+    candidates = candidates_from_samples(samples, language, rule)
+    if len(candidates) < k:
+        avoid = [c.action for c in candidates if not c.is_submit]
+        try:
+            more = policy.sample(
+                proposal_messages(task, context, steps, language, avoid), n, budget
+            )
+        except BudgetExhausted:
+            more = []  # keep what the first request gave
+        candidates = candidates_from_samples([*samples, *more], language, rule)
+    return candidates[:k]

@@ -1,0 +1,335 @@
+"""The SLINVIT decision, top to bottom, in plain Python.
+
+    propose   k distinct candidate actions a with P_LLM(a|s)           (proposal.propose)
+    expand    breadth-first to depth N in forks of the environment     (expand_paths)
+    roll out  M rollouts of the LLM policy from each leaf, in forks    (rollout_values)
+    score     lam * sum_i P_LLM(a_i|s_i) + V_hat(leaf)                 (score_paths)
+    select    the best path: its end state is the sub-goal            (select_best)
+
+``evaluate_candidate`` is the work of one branch (one first action): the LangGraph layer runs one
+branch per candidate in parallel with ``Send``; :func:`decide` runs them one after another. Every
+simulated action runs in a fork; the real environment is only read (forked) here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from langgraph_slinvit.budget import Budget, BudgetExhausted
+from langgraph_slinvit.config import SlinvitConfig
+from langgraph_slinvit.envs.base import Environment, Observation
+from langgraph_slinvit.policy import Policy
+from langgraph_slinvit.prompts import SUBMIT, proposal_messages
+from langgraph_slinvit.proposal import Candidate, parse_action, propose
+from langgraph_slinvit.value import ValueContext, ValueHook, critic_value, terminal_value
+
+
+@dataclass
+class Hooks:
+    """Optional value sources: a rule-based value, and the benchmark's oracle reward."""
+
+    value_fn: ValueHook | None = None
+    oracle_reward: ValueHook | None = None
+
+
+@dataclass
+class SearchState:
+    """The real state a decision starts from (plain data)."""
+
+    task: str
+    context: str
+    steps: list[dict]
+    """Real steps so far: ``{"action": str, "observation": Observation.to_dict()}``."""
+    horizon_left: int
+    """Real actions still allowed, this decision's included."""
+
+
+@dataclass
+class RolloutResult:
+    actions: list[str]
+    value: float
+    signature: str | None
+    source: str
+    output: str
+
+
+@dataclass
+class PathResult:
+    """One leaf of the search tree with its evidence."""
+
+    actions: list[str]
+    p_llm: list[float]
+    leaf_output: str | None
+    rollouts: list[RolloutResult] = field(default_factory=list)
+    critic: float | None = None
+    stopped_by: str | None = None
+    """The budget that cut this path's evaluation short, if any."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def apply_path(env: Environment, steps: list[dict], actions: Sequence[str]) -> list[dict]:
+    """Run ``actions`` in ``env`` (a fork) and return the extended trajectory."""
+    trajectory = list(steps)
+    for action in actions:
+        if action == SUBMIT:
+            break
+        obs = env.step(action)
+        trajectory.append({"action": action, "observation": obs.to_dict()})
+    return trajectory
+
+
+def _last_observation(trajectory: Sequence[dict]) -> Observation | None:
+    return Observation.from_dict(trajectory[-1]["observation"]) if trajectory else None
+
+
+def _value_of(
+    env: Environment, state: SearchState, trajectory: list[dict], hooks: Hooks
+) -> tuple[float, str | None, str]:
+    ctx = ValueContext(
+        task=state.task,
+        actions=[s["action"] for s in trajectory],
+        observation=_last_observation(trajectory),
+        env=env,
+    )
+    tv = terminal_value(ctx, oracle_reward=hooks.oracle_reward, value_fn=hooks.value_fn)
+    return tv.value, tv.signature, tv.source
+
+
+def expand_paths(
+    real_env: Environment,
+    policy: Policy,
+    state: SearchState,
+    first: Candidate,
+    config: SlinvitConfig,
+    budget: Budget,
+) -> list[list[Candidate]]:
+    """Breadth-first expansion of ``first`` to ``config.depth`` actions (k children per node)."""
+    frontier = [[first]]
+    depth = min(config.depth, state.horizon_left)
+    for _level in range(1, depth):
+        grown: list[list[Candidate]] = []
+        for path in frontier:
+            if path[-1].is_submit:
+                grown.append(path)
+                continue
+            fork = real_env.fork()
+            try:
+                trajectory = apply_path(fork, state.steps, [c.action for c in path])
+            finally:
+                fork.close()
+            children = propose(
+                policy,
+                task=state.task,
+                context=state.context,
+                steps=trajectory,
+                language=real_env.language,
+                k=config.k,
+                n=config.n_samples,
+                rule=config.p_llm,
+                budget=budget,
+            )
+            grown += [[*path, child] for child in children] or [path]
+        frontier = grown
+    return frontier
+
+
+def rollout_values(
+    leaf_env: Environment,
+    policy: Policy,
+    state: SearchState,
+    trajectory: list[dict],
+    steps_left: int,
+    config: SlinvitConfig,
+    budget: Budget,
+    hooks: Hooks,
+) -> tuple[list[RolloutResult], str | None]:
+    """Monte-Carlo: M rollouts of the LLM policy from the leaf, each in its own fork.
+
+    The first action of all M rollouts comes from one request with n=M samples. A rollout ends
+    on ``SUBMIT``, an unusable reply, or after ``steps_left`` actions; its value is the terminal
+    value of its last observation. Returns the rollouts and the budget that stopped them, if any.
+    """
+    language = leaf_env.language
+    if config.rollouts == 0 or steps_left <= 0:
+        value, sig, source = _value_of(leaf_env, state, trajectory, hooks)
+        output = trajectory[-1]["observation"]["output"] if trajectory else ""
+        actions = [s["action"] for s in trajectory]
+        return [RolloutResult(actions, value, sig, source, output)], None
+    results: list[RolloutResult] = []
+    stopped: str | None = None
+    try:
+        budget.check_rollout()
+        firsts = policy.sample(
+            proposal_messages(state.task, state.context, trajectory, language),
+            config.rollouts,
+            budget,
+        )
+    except BudgetExhausted as exc:
+        firsts, stopped = [], exc.reason
+    for sample in firsts:
+        try:
+            budget.check_rollout()
+        except BudgetExhausted as exc:
+            stopped = exc.reason
+            break
+        env = leaf_env.fork()
+        try:
+            rollout = list(trajectory)
+            action = parse_action(sample.text, language)
+            for t in range(steps_left):
+                if action is None or action == SUBMIT:
+                    break
+                obs = env.step(action)
+                budget.record(rollout_steps=1)
+                rollout.append({"action": action, "observation": obs.to_dict()})
+                if t + 1 == steps_left:
+                    break
+                try:
+                    reply = policy.sample(
+                        proposal_messages(state.task, state.context, rollout, language), 1, budget
+                    )
+                except BudgetExhausted as exc:
+                    stopped = exc.reason
+                    break
+                action = parse_action(reply[0].text, language) if reply else None
+            value, sig, source = _value_of(env, state, rollout, hooks)
+            output = rollout[-1]["observation"]["output"] if rollout else ""
+            results.append(
+                RolloutResult([s["action"] for s in rollout], value, sig, source, output)
+            )
+            budget.record(rollouts=1)
+        finally:
+            env.close()
+        if stopped:
+            break
+    if not results:  # no rollout ran: fall back to the leaf's own value
+        value, sig, source = _value_of(leaf_env, state, trajectory, hooks)
+        output = trajectory[-1]["observation"]["output"] if trajectory else ""
+        results.append(RolloutResult([s["action"] for s in trajectory], value, sig, source, output))
+    return results, stopped
+
+
+def evaluate_candidate(
+    real_env: Environment,
+    policy: Policy,
+    state: SearchState,
+    first: Candidate,
+    config: SlinvitConfig,
+    budget: Budget,
+    hooks: Hooks,
+) -> list[PathResult]:
+    """One branch: expand ``first`` to depth N, then value every leaf by rollouts (and critic)."""
+    try:
+        paths = expand_paths(real_env, policy, state, first, config, budget)
+    except BudgetExhausted as exc:
+        paths, stopped = [[first]], exc.reason
+    else:
+        stopped = None
+    results = []
+    for path in paths:
+        actions = [c.action for c in path]
+        fork = real_env.fork()
+        try:
+            trajectory = apply_path(fork, state.steps, actions)
+            taken = sum(1 for a in actions if a != SUBMIT)
+            steps_left = 0 if actions[-1] == SUBMIT else state.horizon_left - taken
+            steps_left = min(steps_left, config.rollout_horizon)
+            rollouts, why = rollout_values(
+                fork, policy, state, trajectory, steps_left, config, budget, hooks
+            )
+            critic = None
+            if config.value != "feedback" and hooks.oracle_reward is None:
+                try:
+                    critic = critic_value(policy, state.task, trajectory, fork.language, budget)
+                except BudgetExhausted as exc:
+                    why = why or exc.reason
+        finally:
+            fork.close()
+        leaf = trajectory[-1]["observation"]["output"] if trajectory else None
+        results.append(
+            PathResult(
+                actions=actions,
+                p_llm=[c.p_llm for c in path],
+                leaf_output=leaf,
+                rollouts=rollouts,
+                critic=critic,
+                stopped_by=stopped or why,
+            )
+        )
+    return results
+
+
+def score_paths(paths: Sequence[dict], config: SlinvitConfig) -> list[dict]:
+    """``lam * sum P_LLM + V_hat`` for every path (dicts as made by ``PathResult.to_dict``).
+
+    The Monte-Carlo V_hat is the mean over a path's rollouts of ``value + w * agreement``, where
+    agreement is the share of the *other* paths with a rollout reaching the same result (rollouts
+    of one path are not independent evidence). Oracle and rule values carry no signature, so they
+    get no agreement term.
+    """
+    reached = [{r["signature"] for r in p["rollouts"] if r["signature"]} for p in paths]
+    others = len(paths) - 1
+    scored = []
+    for i, path in enumerate(paths):
+        values = []
+        for r in path["rollouts"]:
+            sig = r["signature"]
+            same = sum(1 for j, sigs in enumerate(reached) if j != i and sig in sigs) if sig else 0
+            agree = same / others if others > 0 else 0.0
+            values.append(r["value"] + config.agreement_weight * agree)
+        monte_carlo = sum(values) / len(values) if values else 0.0
+        critic = path.get("critic")
+        if critic is None:
+            v_hat = monte_carlo
+        elif config.value == "critic":
+            v_hat = critic
+        else:
+            v_hat = (monte_carlo + critic) / 2
+        prior = config.lam * sum(path["p_llm"])
+        scored.append(
+            {**path, "v_hat": round(v_hat, 4), "prior": round(prior, 4),
+             "score": round(prior + v_hat, 4)}
+        )  # fmt: skip
+    return scored
+
+
+def select_best(scored: Sequence[dict]) -> dict | None:
+    """The highest-scoring path (ties: the more probable one, then the earlier one)."""
+    if not scored:
+        return None
+    return max(enumerate(scored), key=lambda it: (it[1]["score"], sum(it[1]["p_llm"]), -it[0]))[1]
+
+
+def decide(
+    real_env: Environment,
+    policy: Policy,
+    state: SearchState,
+    config: SlinvitConfig,
+    budget: Budget,
+    hooks: Hooks | None = None,
+) -> tuple[dict | None, list[dict]]:
+    """One full SLINVIT decision without LangGraph: the chosen path and every scored path."""
+    hooks = hooks or Hooks()
+    candidates = propose(
+        policy,
+        task=state.task,
+        context=state.context,
+        steps=state.steps,
+        language=real_env.language,
+        k=config.k,
+        n=config.n_samples,
+        rule=config.p_llm,
+        budget=budget,
+    )
+    paths: list[dict] = []
+    for cand in candidates:
+        share = budget.share(len(candidates))
+        paths += [p.to_dict() for p in evaluate_candidate(
+            real_env, policy, state, cand, config, share, hooks)]  # fmt: skip
+        budget.record(**share.spent)
+    scored = score_paths(paths, config)
+    return select_best(scored), scored

@@ -1,0 +1,56 @@
+"""Graph state: plain, serializable data only (any checkpointer and Studio can save it)."""
+
+from __future__ import annotations
+
+import operator
+from typing import Annotated, Any, TypedDict
+
+from langchain_core.messages import AnyMessage
+from langgraph.graph.message import add_messages
+
+from langgraph_slinvit.budget import add_usage
+
+
+class InputState(TypedDict):
+    messages: Annotated[list[AnyMessage], add_messages]
+
+
+class OutputState(TypedDict, total=False):
+    messages: Annotated[list[AnyMessage], add_messages]
+    answer: str
+    """The final answer text (also the content of the last message)."""
+    steps: list[dict[str, Any]]
+    """Real actions taken: ``{"action", "observation", "decision", "score"}``."""
+    usage: Annotated[dict[str, float], add_usage]
+    """``llm_calls``, ``prompt_tokens``, ``completion_tokens``, ``rollouts``, ``env_steps``,
+    ``rollout_steps``, ``seconds`` for the run."""
+    stop_reason: str
+    """``submitted``, ``horizon``, or the budget that ran out (``max_llm_calls``...)."""
+
+
+class SlinvitState(OutputState, total=False):
+    task: str
+    context: str
+    decision: int
+    """Decisions made in this episode (each takes at most one real action)."""
+    candidates: list[dict[str, Any]]
+    paths: Annotated[list[dict[str, Any]], operator.add]
+    """Results of the rollout branches of the current decision (reset at each proposal)."""
+    scored: list[dict[str, Any]]
+    chosen: dict[str, Any] | None
+    tree: Annotated[list[dict[str, Any]], operator.add]
+    """The search tree as plain nodes ``{"id", "parent", ...}`` keyed by id."""
+    started_at: float
+    done: bool
+
+
+class BranchState(TypedDict):
+    """The input of one rollout branch (sent with ``Send``)."""
+
+    task: str
+    context: str
+    steps: list[dict[str, Any]]
+    horizon_left: int
+    candidate: dict[str, Any]
+    budget: dict[str, float]
+    decision: int

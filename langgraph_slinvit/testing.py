@@ -1,0 +1,76 @@
+"""A scripted chat model for tests and overhead benchmarks (no network, deterministic).
+
+LangChain's fake chat models lack ``bind_tools`` and drop tool calls when streaming; this one
+only needs to answer ``generate`` with ``n`` choices, which is all SLINVIT asks of a model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
+
+Responder = Callable[[Sequence[BaseMessage], int], Sequence[str]]
+
+
+class ScriptedChatModel(BaseChatModel):
+    """Answers with a function of the prompt, or with a fixed script consumed in order.
+
+    ``responder(messages, n)`` returns ``n`` texts. With ``script`` instead, each request takes
+    the next entry: a string (repeated n times) or a list of n strings. ``calls`` records every
+    request's messages and ``n``. ``logprob`` (if set) is reported as every token's
+    log-probability, per choice when it is a list.
+    """
+
+    responder: Any = None
+    script: list[Any] = []  # noqa: RUF012 - a pydantic field, copied per instance
+    logprob: Any = None
+    calls: list[dict] = []  # noqa: RUF012 - a pydantic field, copied per instance
+    fail_times: int = 0
+    """Raise a ConnectionError on this many requests first (to test retries)."""
+    supports_n_samples: bool = True
+
+    @property
+    def _llm_type(self) -> str:
+        return "scripted"
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        n = int(kwargs.get("n") or 1)
+        self.calls.append({"messages": messages, "n": n, "kwargs": kwargs})
+        if self.fail_times > 0:
+            self.fail_times -= 1
+            raise ConnectionError("scripted endpoint is down")
+        if self.responder is not None:
+            texts = list(self.responder(messages, n))
+        else:
+            if not self.script:
+                raise RuntimeError("ScriptedChatModel: script exhausted")
+            entry = self.script.pop(0)
+            texts = [entry] * n if isinstance(entry, str) else list(entry)
+        prompt_tokens = sum(len(str(m.content)) for m in messages) // 4
+        generations = []
+        for i, text in enumerate(texts[:n]):
+            info: dict[str, Any] = {"finish_reason": "stop"}
+            lp = self.logprob[i] if isinstance(self.logprob, list) else self.logprob
+            if lp is not None:
+                info["logprobs"] = {"content": [{"token": t, "logprob": lp} for t in text.split()]}
+            generations.append(ChatGeneration(message=AIMessage(text), generation_info=info))
+        completion = sum(max(1, len(t) // 4) for t in texts[:n])
+        usage = {"prompt_tokens": prompt_tokens, "completion_tokens": completion}
+        for gen in generations:  # like langchain-openai: the request's usage on every choice
+            gen.message.usage_metadata = {
+                "input_tokens": prompt_tokens,
+                "output_tokens": completion,
+                "total_tokens": prompt_tokens + completion,
+            }
+        return ChatResult(generations=generations, llm_output={"token_usage": usage})

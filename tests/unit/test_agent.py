@@ -1,0 +1,203 @@
+"""The SLINVIT graph driven by a scripted model over a real (temporary) SQLite file."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+from langchain_core.messages import AIMessage, HumanMessage
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+
+from langgraph_slinvit import ModelEndpointError, SlinvitConfig, create_slinvit_agent, decide
+from langgraph_slinvit.budget import Budget
+from langgraph_slinvit.envs import SQLEnvironment
+from langgraph_slinvit.policy import Policy
+from langgraph_slinvit.search import SearchState
+from langgraph_slinvit.testing import ScriptedChatModel
+from tests.conftest import RIGHT, WRONG, fenced, scripted
+
+QUESTION = "Which customers never placed an order?"
+
+
+def run(agent, question: str = QUESTION, **kw):
+    return agent.invoke({"messages": [("user", question)]}, **kw)
+
+
+def test_value_overrules_a_more_probable_failing_candidate(shop_db: Path) -> None:
+    # 3 of 4 samples propose a query that fails; SLINVIT must still act with the one that runs
+    model = scripted([fenced(WRONG), fenced(WRONG), fenced(WRONG), fenced(RIGHT)])
+    with SQLEnvironment(f"sqlite:///{shop_db}") as env:
+        agent = create_slinvit_agent(model, env, config=SlinvitConfig(k=2, rollouts=1, lam=0.5))
+        out = run(agent)
+    assert [s["action"] for s in out["steps"]] == [RIGHT]
+    assert out["stop_reason"] == "submitted"
+    assert "Bob" in out["answer"] and out["messages"][-1].content == out["answer"]
+    usage = out["usage"]
+    assert usage["env_steps"] == 1 and usage["rollouts"] == 2
+    assert usage["llm_calls"] == len(model.calls)
+    assert usage["prompt_tokens"] > 0 and usage["completion_tokens"] > 0
+    assert usage["seconds"] > 0
+
+
+def test_lambda_large_follows_the_llm(shop_db: Path) -> None:
+    model = scripted([fenced(WRONG)] * 3 + [fenced(RIGHT)])
+    with SQLEnvironment(f"sqlite:///{shop_db}") as env:
+        agent = create_slinvit_agent(
+            model, env, config=SlinvitConfig(k=2, rollouts=1, lam=100.0, horizon=1)
+        )
+        out = run(agent)
+    assert out["steps"][0]["action"] == WRONG
+    assert out["stop_reason"] == "horizon"
+
+
+def test_llm_call_budget_stops_cleanly_with_best_result(shop_db: Path) -> None:
+    # the model never submits: only the budget can end this run
+    model = scripted([fenced(RIGHT), fenced(WRONG)], after=fenced(RIGHT))
+    cfg = SlinvitConfig(k=2, rollouts=1, horizon=50, max_llm_calls=7, summarize_answer=True)
+    with SQLEnvironment(f"sqlite:///{shop_db}") as env:
+        out = run(create_slinvit_agent(model, env, config=cfg))
+    assert out["stop_reason"] == "max_llm_calls"
+    assert out["usage"]["llm_calls"] <= 7
+    assert len(model.calls) == out["usage"]["llm_calls"]
+    assert "max_llm_calls" in out["answer"] and "Bob" in out["answer"]
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "reason"),
+    [
+        ("max_tokens", 50, "max_tokens"),
+        ("max_seconds", 1e-9, "max_seconds"),
+        ("horizon", 1, "horizon"),
+    ],
+)
+def test_other_budgets_stop_the_run(shop_db: Path, field: str, value: float, reason: str) -> None:
+    model = scripted([fenced(RIGHT)], after=fenced(RIGHT))
+    cfg = SlinvitConfig(**{"k": 1, "rollouts": 1, "horizon": 20, field: value})
+    with SQLEnvironment(f"sqlite:///{shop_db}") as env:
+        out = run(create_slinvit_agent(model, env, config=cfg))
+    assert out["stop_reason"] == reason
+    assert out["messages"][-1].type == "ai"
+
+
+def test_state_survives_checkpointer_round_trip(shop_db: Path) -> None:
+    model = scripted([fenced(RIGHT), fenced(WRONG)])
+    saver = InMemorySaver()
+    with SQLEnvironment(f"sqlite:///{shop_db}") as env:
+        agent = create_slinvit_agent(model, env, config=SlinvitConfig(k=2), checkpointer=saver)
+        cfg = {"configurable": {"thread_id": "t1"}}
+        out = run(agent, config=cfg)
+        snapshot = agent.get_state(cfg)
+        # every value in the state serializes and comes back equal
+        serde = JsonPlusSerializer()
+        for key, value in snapshot.values.items():
+            assert serde.loads_typed(serde.dumps_typed(value)) == value, key
+        json.dumps({k: v for k, v in snapshot.values.items() if k != "messages"})
+        assert snapshot.values["tree"][0]["id"] == "root"
+        assert any(n.get("chosen") for n in snapshot.values["tree"])
+        # a second question on the same thread is a new episode that keeps the conversation
+        out2 = run(agent, "And which customers did order?", config=cfg)
+    assert len(out2["messages"]) == 4
+    assert isinstance(out2["messages"][2], HumanMessage)
+    assert isinstance(out2["messages"][3], AIMessage)
+    assert out["usage"]["llm_calls"] > 0 and out2["usage"]["llm_calls"] > 0
+
+
+def test_stream_shows_the_search(shop_db: Path) -> None:
+    model = scripted([fenced(RIGHT), fenced(WRONG)])
+    with SQLEnvironment(f"sqlite:///{shop_db}") as env:
+        agent = create_slinvit_agent(model, env, config=SlinvitConfig(k=2, rollouts=1))
+        events = list(agent.stream({"messages": [("user", QUESTION)]}, stream_mode="custom"))
+    kinds = [e["type"] for e in events]
+    for kind in ("candidates", "rollout", "scores", "choice", "action", "submit", "answer"):
+        assert kind in kinds
+    first = next(e for e in events if e["type"] == "candidates")
+    assert {c["action"] for c in first["candidates"]} == {RIGHT, WRONG}
+
+
+async def _ainvoke(agent):
+    return await agent.ainvoke({"messages": [("user", QUESTION)]})
+
+
+def test_async_invoke(shop_db: Path) -> None:
+    import asyncio
+
+    model = scripted([fenced(RIGHT)])
+    with SQLEnvironment(f"sqlite:///{shop_db}") as env:
+        out = asyncio.run(_ainvoke(create_slinvit_agent(model, env)))
+    assert out["steps"][0]["action"] == RIGHT
+
+
+def test_graph_shape_snapshot(shop_db: Path) -> None:
+    with SQLEnvironment(f"sqlite:///{shop_db}") as env:
+        graph = create_slinvit_agent(scripted(["x"]), env).get_graph(xray=True)
+    edges = sorted((e.source, e.target, e.conditional) for e in graph.edges)
+    assert edges == sorted(
+        [
+            ("__start__", "start", False),
+            ("start", "propose", False),
+            ("propose", "rollout", True),
+            ("propose", "respond", True),
+            ("propose", "propose", True),
+            ("rollout", "score", False),
+            ("score", "select", False),
+            ("select", "act", False),
+            ("act", "propose", True),
+            ("act", "respond", True),
+            ("respond", "__end__", False),
+        ]
+    )
+
+
+def test_plain_python_decide_matches_the_method(shop_db: Path) -> None:
+    model = scripted([fenced(WRONG), fenced(RIGHT)])
+    with SQLEnvironment(f"sqlite:///{shop_db}") as env:
+        state = SearchState(task=QUESTION, context=env.describe(), steps=[], horizon_left=3)
+        best, scored = decide(
+            env,
+            Policy(model),
+            state,
+            SlinvitConfig(k=2, rollouts=2),
+            Budget(llm_calls=50, tokens=10**6, deadline=float("inf")),
+        )
+    assert best is not None and best["actions"] == [RIGHT]
+    assert len(scored) == 2
+    for p in scored:
+        assert p["score"] == pytest.approx(p["prior"] + p["v_hat"])
+
+
+def test_endpoint_errors_are_retried_then_reported(shop_db: Path) -> None:
+    flaky = scripted([fenced(RIGHT)])
+    flaky.fail_times = 2
+    with SQLEnvironment(f"sqlite:///{shop_db}") as env:
+        agent = create_slinvit_agent(flaky, env, config=SlinvitConfig(retry_backoff=0.01))
+        out = run(agent)
+        assert out["steps"][0]["action"] == RIGHT  # two failures were retried
+        down = ScriptedChatModel(script=[], fail_times=100, calls=[])
+        agent = create_slinvit_agent(
+            down, env, config=SlinvitConfig(max_seconds=30, retry_backoff=0.01)
+        )
+        with pytest.raises(ModelEndpointError, match="after 4 attempts"):
+            run(agent)
+
+
+def test_missing_database_file_is_a_clear_error(tmp_path: Path) -> None:
+    from langgraph_slinvit.envs import SQLEnvironmentError
+
+    with pytest.raises(SQLEnvironmentError, match="not found"):
+        SQLEnvironment(f"sqlite:///{tmp_path / 'nope.db'}")
+    bad = tmp_path / "bad.db"
+    bad.write_text("not a database at all" * 100)
+    with pytest.raises(SQLEnvironmentError, match="not a usable SQLite"):
+        SQLEnvironment(f"sqlite:///{bad}")
+
+
+def test_read_only_real_database_refuses_writes(shop_db: Path) -> None:
+    with SQLEnvironment(f"sqlite:///{shop_db}") as env:
+        obs = env.step("DELETE FROM orders")
+        assert obs.refused and "read-only" in obs.output
+        assert env.step("SELECT count(*) FROM orders").output.splitlines()[1] == "3"
+    conn = sqlite3.connect(shop_db)
+    assert conn.execute("SELECT count(*) FROM orders").fetchone()[0] == 3

@@ -1,0 +1,90 @@
+from hypothesis import given
+from hypothesis import strategies as st
+
+from langgraph_slinvit.budget import Budget
+from langgraph_slinvit.policy import Policy, Sample
+from langgraph_slinvit.prompts import SUBMIT
+from langgraph_slinvit.proposal import candidates_from_samples, normalize, parse_action, propose
+from langgraph_slinvit.testing import ScriptedChatModel
+
+
+def big_budget() -> Budget:
+    return Budget(llm_calls=100, tokens=10**9, deadline=float("inf"))
+
+
+def test_parse_fenced_sql_and_submit() -> None:
+    assert parse_action("Here:\n```sql\nSELECT 1;\n```\nthanks", "sql") == "SELECT 1;"
+    assert parse_action("```\nSELECT 2\n```", "sql") == "SELECT 2"
+    assert parse_action("SUBMIT", "sql") == SUBMIT
+    assert parse_action("submit.", "bash") == SUBMIT
+    assert parse_action("```bash\nsubmit\n```", "bash") == SUBMIT
+    assert parse_action("```bash\nls -la\n```", "bash") == "ls -la"
+
+
+def test_parse_takes_first_matching_block_and_rejects_garbage() -> None:
+    two = "```python\nprint(1)\n```\n```sql\nSELECT a FROM t\n```\n```sql\nSELECT b\n```"
+    assert parse_action(two, "sql") == "SELECT a FROM t"
+    assert parse_action("I cannot help with that.", "sql") is None
+    assert parse_action("", "sql") is None
+    assert parse_action("Sure, here is the command you need", "bash") is None
+    assert parse_action("SELECT name FROM t", "sql") == "SELECT name FROM t"
+
+
+def test_parse_clips_huge_output() -> None:
+    huge = "```sql\n" + "SELECT 1 UNION ALL " * 5000 + "SELECT 1\n```"
+    action = parse_action(huge, "sql")
+    assert action is not None and len(action) == 4000
+
+
+@given(st.text(max_size=400), st.sampled_from(["sql", "bash"]))
+def test_parse_never_raises(text: str, language: str) -> None:
+    result = parse_action(text, language)
+    assert result is None or (isinstance(result, str) and result.strip())
+
+
+def test_agreement_rule_counts_unusable_samples_in_denominator() -> None:
+    samples = [Sample("```sql\nSELECT 1\n```")] * 2 + [Sample("```sql\nSELECT 1;\n```")]
+    samples += [Sample("```sql\nSELECT 2\n```"), Sample("no idea")]
+    cands = candidates_from_samples(samples, "sql", "agreement")
+    assert [c.action for c in cands] == ["SELECT 1", "SELECT 2"]
+    assert [c.p_llm for c in cands] == [0.6, 0.2]
+    assert [c.count for c in cands] == [3, 1]
+
+
+def test_logprob_rule_uses_mean_token_probability() -> None:
+    samples = [Sample("```sql\nSELECT 1\n```", -0.1), Sample("```sql\nSELECT 2\n```", -1.0)]
+    cands = candidates_from_samples(samples, "sql", "auto")
+    assert cands[0].action == "SELECT 1"
+    assert abs(cands[0].p_llm - 0.904837) < 1e-5
+    assert abs(cands[1].p_llm - 0.367879) < 1e-5
+    # without log-probabilities auto falls back to agreement
+    plain = [Sample(s.text) for s in samples]
+    assert [c.p_llm for c in candidates_from_samples(plain, "sql", "auto")] == [0.5, 0.5]
+
+
+def test_propose_returns_k_distinct_and_asks_again_when_short() -> None:
+    model = ScriptedChatModel(
+        script=[
+            ["```sql\nSELECT 1\n```"] * 4,
+            ["```sql\nSELECT 2\n```", "```sql\nSELECT 3\n```", "```sql\nSELECT 1\n```", "x"],
+        ],
+        calls=[],
+    )
+    budget = big_budget()
+    cands = propose(
+        Policy(model),
+        task="t",
+        context="c",
+        steps=[],
+        language="sql",
+        k=3,
+        n=4,
+        rule="agreement",
+        budget=budget,
+    )
+    assert len(cands) == 3
+    assert len({normalize(c.action) for c in cands}) == 3
+    assert len(model.calls) == 2 and model.calls[0]["n"] == 4
+    assert "different" in str(model.calls[1]["messages"][-1].content)
+    assert cands[0].action == "SELECT 1" and cands[0].p_llm == 5 / 8
+    assert budget.spent["llm_calls"] == 2

@@ -1,0 +1,74 @@
+from langgraph_slinvit.config import SlinvitConfig
+from langgraph_slinvit.search import score_paths, select_best
+from langgraph_slinvit.value import parse_critic_score
+
+
+def path(actions, p, rollouts, critic=None):
+    return {
+        "actions": actions,
+        "p_llm": p,
+        "leaf_output": "",
+        "critic": critic,
+        "rollouts": [
+            {"actions": actions, "value": v, "signature": s, "source": "feedback", "output": ""}
+            for v, s in rollouts
+        ],
+        "stopped_by": None,
+    }
+
+
+def test_score_is_lambda_times_sum_p_plus_mean_value() -> None:
+    cfg = SlinvitConfig(lam=0.5, agreement_weight=0.0)
+    (scored,) = score_paths([path(["a", "b"], [0.6, 0.2], [(1.0, None), (0.0, None)])], cfg)
+    assert scored["prior"] == 0.5 * 0.8
+    assert scored["v_hat"] == 0.5
+    assert scored["score"] == 0.9
+
+
+def test_agreement_counts_other_paths_only() -> None:
+    cfg = SlinvitConfig(lam=0.0, agreement_weight=1.0)
+    paths = [
+        path(["a"], [0.3], [(1.0, "X"), (1.0, "X")]),
+        path(["b"], [0.3], [(1.0, "X")]),
+        path(["c"], [0.3], [(1.0, "Y"), (1.0, "Y")]),
+    ]
+    a, b, c = score_paths(paths, cfg)
+    assert a["v_hat"] == 1.5  # one of the two other paths reached X
+    assert b["v_hat"] == 1.5
+    assert c["v_hat"] == 1.0  # nobody else reached Y: same-path rollouts do not count
+
+
+def test_best_valued_path_wins_over_more_probable_one() -> None:
+    cfg = SlinvitConfig(lam=0.5, agreement_weight=0.0)
+    scored = score_paths(
+        [path(["likely"], [0.9], [(0.0, None)]), path(["right"], [0.1], [(1.0, "R")])], cfg
+    )
+    assert select_best(scored)["actions"] == ["right"]
+    # with a large lambda the LLM prior dominates (lambda -> infinity returns the LLM policy)
+    scored = score_paths(
+        [path(["likely"], [0.9], [(0.0, None)]), path(["right"], [0.1], [(1.0, "R")])],
+        SlinvitConfig(lam=10.0),
+    )
+    assert select_best(scored)["actions"] == ["likely"]
+
+
+def test_ties_go_to_the_more_probable_path_and_empty_gives_none() -> None:
+    cfg = SlinvitConfig(lam=0.0)
+    scored = score_paths(
+        [path(["a"], [0.2], [(1.0, None)]), path(["b"], [0.7], [(1.0, None)])], cfg
+    )
+    assert select_best(scored)["actions"] == ["b"]
+    assert select_best([]) is None
+
+
+def test_critic_modes() -> None:
+    p = path(["a"], [0.0], [(1.0, None)], critic=0.2)
+    assert score_paths([p], SlinvitConfig(value="critic", lam=0))[0]["v_hat"] == 0.2
+    assert score_paths([p], SlinvitConfig(value="feedback+critic", lam=0))[0]["v_hat"] == 0.6
+
+
+def test_parse_critic_score() -> None:
+    assert parse_critic_score("looks right.\nScore: 8") == 0.8
+    assert parse_critic_score("Score: 3 ... no wait, Score = 10") == 1.0
+    assert parse_critic_score("score: 42") == 1.0
+    assert parse_critic_score("no number") is None
