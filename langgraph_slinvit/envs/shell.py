@@ -23,47 +23,34 @@ import signal
 import tempfile
 import time
 from pathlib import Path
-from typing import Protocol
 
 import pexpect
 
 from langgraph_slinvit.envs.base import Observation, truncate
+from langgraph_slinvit.envs.sandbox import BwrapSandbox, NoSandbox, Sandbox
 
 
 class ShellEnvironmentError(RuntimeError):
     """Raised when the working directory or the shell cannot be set up."""
 
 
-class Sandbox(Protocol):
-    """Builds the command line that starts bash isolated around ``host_dir``."""
-
-    def argv(self, host_dir: Path, *, mount_at: Path | None = None) -> list[str]: ...
-
-
-class _PlainShell:
-    """No isolation beyond a clean environment: used only when the user opts out of sandboxing."""
-
-    def argv(self, host_dir: Path, *, mount_at: Path | None = None) -> list[str]:
-        return ["env", "-i", *_clean_env(host_dir), "bash", "--noprofile", "--norc"]
-
-
-def _clean_env(home: Path) -> list[str]:
+def _clean_env(home: Path) -> dict[str, str]:
+    """The only variables an unsandboxed shell gets (no secrets from the parent)."""
     path = "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"
-    return [f"PATH={path}", f"HOME={home}", "LANG=C.UTF-8", "TERM=dumb"]
+    return {"PATH": path, "HOME": str(home), "LANG": "C.UTF-8", "TERM": "dumb"}
 
 
 def default_sandbox() -> Sandbox:
     """The sandbox used when none is given: bubblewrap, failing closed if it is unavailable."""
-    from langgraph_slinvit.envs.sandbox import BwrapSandbox
-
     sandbox = BwrapSandbox()
     sandbox.check()
     return sandbox
 
 
 def unsandboxed() -> Sandbox:
-    """Explicit opt-out for machines without user namespaces. Commands can then reach the host."""
-    return _PlainShell()
+    """Explicit, UNSAFE opt-out for machines without user namespaces: commands can reach the
+    host, and a fork runs at another path, so absolute paths to the real workdir escape it."""
+    return NoSandbox()
 
 
 class ShellEnvironment:
@@ -104,7 +91,7 @@ class ShellEnvironment:
     # -- session management ------------------------------------------------------------------
     @property
     def _isolated(self) -> bool:
-        return not isinstance(self.sandbox, _PlainShell)
+        return not isinstance(self.sandbox, NoSandbox)
 
     def _start(self) -> pexpect.spawn:
         mount_at = self.workdir if self._isolated else None
@@ -113,6 +100,7 @@ class ShellEnvironment:
             child = pexpect.spawn(
                 argv[0], argv[1:], encoding="utf-8", codec_errors="replace", echo=False,
                 timeout=self.timeout, dimensions=(50, 200), cwd=str(self._host_root),
+                env=None if self._isolated else _clean_env(self._host_root),
             )  # fmt: skip
         except pexpect.ExceptionPexpect as exc:
             raise ShellEnvironmentError(f"cannot start bash: {exc}") from exc
@@ -267,7 +255,7 @@ def _quote(text: str) -> str:
 
 
 def _session_members(sid: int) -> list[int]:
-    """Every live process whose session id is ``sid`` (the session leader included)."""
+    """Every live process whose session id is ``sid`` (zombies are dead and are skipped)."""
     members = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -277,7 +265,7 @@ def _session_members(sid: int) -> list[int]:
                 fields = fh.read().rsplit(b")", 1)[1].split()
         except OSError:
             continue
-        if int(fields[3]) == sid:  # fields after ')' start at state; session is the 4th
+        if int(fields[3]) == sid and fields[0] != b"Z":  # after ')': state, ppid, pgrp, session
             members.append(int(entry))
     return members
 

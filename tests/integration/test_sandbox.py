@@ -1,0 +1,423 @@
+"""Attacks on the bubblewrap sandbox, each run for real, then checked from the host.
+
+Every test works on a workdir in ``tmp_path`` plus a sentinel file in a sibling directory that
+the sandbox must not be able to touch, and compares a snapshot of host files before and after.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pexpect
+import pytest
+
+from langgraph_slinvit.envs import sandbox as sandbox_module
+from langgraph_slinvit.envs.sandbox import (
+    SANDBOX_PATH,
+    BwrapSandbox,
+    NoSandbox,
+    SandboxLimits,
+    SandboxUnavailableError,
+    sandbox_available,
+)
+
+
+def _usable() -> tuple[bool, str]:
+    try:
+        BwrapSandbox().check()  # namespaces, and a process limit the kernel enforces
+    except SandboxUnavailableError as exc:
+        return False, f"sandbox unavailable: {exc}"
+    return True, ""
+
+
+AVAILABLE, REASON = _usable()
+needs_sandbox = pytest.mark.skipif(not AVAILABLE, reason=REASON)
+needs_python = pytest.mark.skipif(
+    shutil.which("python3", path=SANDBOX_PATH) is None, reason="no system python3"
+)
+PROMPT = "__SLINVIT_PROMPT__$ "  # what bash shows for PS1 below (uid 1000: "\$" is "$")
+PS1 = "__SLINVIT_PROMPT__\\$ "  # unlike PROMPT itself, `env` output does not match it
+SECRET = "s3cr3t-" + uuid.uuid4().hex
+HOST_FILES = ("/etc/hostname", "/etc/passwd", "/usr/bin/bash")
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "<missing>"
+
+
+def _exists(path: Path) -> bool | None:
+    try:
+        return path.exists()
+    except PermissionError:  # /root as a non-root user: the sandbox cannot write there either
+        return None
+
+
+@dataclass
+class World:
+    """A workdir with a few files and a sentinel outside it."""
+
+    work: Path
+    outside: Path
+    sentinel: Path
+
+    def snapshot(self) -> dict[str, Any]:
+        home = Path.home()
+        return {
+            "sentinel": self.sentinel.read_text() if self.sentinel.exists() else None,
+            "outside": sorted(p.name for p in self.outside.iterdir()),
+            "home": sorted(p.name for p in home.iterdir()) if home.is_dir() else None,
+            "root_x": _exists(Path("/root/x")),
+            **{f: _digest(Path(f)) for f in HOST_FILES},
+        }
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[World]:
+    work, outside = tmp_path / "work", tmp_path / "outside"
+    (work / "src").mkdir(parents=True)
+    outside.mkdir()
+    (work / "README.md").write_text("hello\n")
+    (work / "src" / "main.py").write_text("print('hi')\n")
+    sentinel = outside / "sentinel"
+    sentinel.write_text("untouched\n")
+    w = World(work, outside, sentinel)
+    before = w.snapshot()
+    yield w
+    after = w.snapshot()
+    # Other processes may add files to the real home meanwhile; nothing may disappear.
+    assert set(before.pop("home") or ()) <= set(after.pop("home") or ()), "home lost files"
+    assert after == before, "the host changed"
+
+
+MakeSandbox = Callable[..., BwrapSandbox]
+
+
+@pytest.fixture
+def make_sandbox() -> Iterator[MakeSandbox]:
+    """``BwrapSandbox`` factory whose pids cgroups (root only) are removed afterwards."""
+    created: list[BwrapSandbox] = []
+
+    def make(limits: SandboxLimits | None = None, **kwargs: Any) -> BwrapSandbox:
+        created.append(BwrapSandbox(limits, **kwargs))
+        return created[-1]
+
+    yield make
+    for sb in created:
+        for _ in range(50):
+            sb.cleanup()
+            if not sb._cgroups:
+                break
+            time.sleep(0.1)
+        assert not sb._cgroups, "pids cgroup still in use"
+
+
+def run(
+    sb: BwrapSandbox, work: Path, script: str, *args: str, mount_at: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    argv = sb.argv(work, ["bash", "-c", script, *args], mount_at=mount_at)
+    return subprocess.run(argv, capture_output=True, text=True, timeout=40, check=False)
+
+
+class Session:
+    """The interactive shell as ShellEnvironment drives it: pexpect on a pty."""
+
+    def __init__(self, argv: Sequence[str]) -> None:
+        self.child = pexpect.spawn(
+            argv[0], list(argv[1:]), encoding="utf-8", echo=False, timeout=20
+        )
+        self.child.expect_exact(PROMPT)
+
+    def run(self, command: str, timeout: float = 20) -> str:
+        self.child.sendline(command)
+        self.child.expect_exact(PROMPT, timeout=timeout)
+        return self.child.before.replace("\r\n", "\n")
+
+    def close(self) -> None:
+        self.child.close(force=True)
+
+
+def marked_pids(marker: str) -> list[int]:
+    """Host pids whose command line contains ``marker``."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                if marker.encode() in (proc / "cmdline").read_bytes():
+                    pids.append(int(proc.name))
+            except OSError:
+                pass
+    return pids
+
+
+def wait_gone(marker: str, seconds: float = 5) -> list[int]:
+    deadline = time.monotonic() + seconds
+    while (pids := marked_pids(marker)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return pids
+
+
+# --- attacks ------------------------------------------------------------------------------
+
+
+@needs_sandbox
+def test_rm_rf_home(world: World, make_sandbox: MakeSandbox) -> None:
+    shell = Session(make_sandbox(env={"PS1": PS1}).argv(world.work))
+    try:
+        assert shell.run("echo $HOME").strip() == "/home/sandbox"
+        shell.run("touch ~/cache; rm -rf ~ ~/ $HOME/..; echo rc=$?")
+        assert shell.run("ls -A ~ | wc -l").strip() == "0"
+    finally:
+        shell.close()
+    assert (world.work / "README.md").read_text() == "hello\n"
+
+
+@needs_sandbox
+def test_rm_rf_root(world: World, make_sandbox: MakeSandbox) -> None:
+    script = "timeout 25 rm -rf / --no-preserve-root; echo rm=$?; ls /usr/bin/bash"
+    result = run(make_sandbox(), world.work, script)
+    assert "Read-only file system" in result.stderr
+    assert "/usr/bin/bash" in result.stdout  # the host system is still there inside
+    if "rm=124" not in result.stdout:  # finished (a huge /usr may take longer; as far as it gets)
+        # The workdir is the one writable host directory, so its content is gone (by design).
+        assert world.work.is_dir() and list(world.work.iterdir()) == []
+
+
+@needs_sandbox
+def test_write_outside_workdir(world: World, make_sandbox: MakeSandbox) -> None:
+    script = f"""
+    echo pwned > {world.sentinel}; echo pwned > {world.outside}/new
+    touch /root/x; echo pwned >> /etc/hostname; mkdir /newdir; cp /bin/sh /usr/local/bin/x
+    cat /etc/shadow; ls /root
+    echo ok > {world.work}/created; mkdir -p /tmp/scratch && echo ok > /tmp/scratch/f
+    cat /tmp/scratch/f
+    """
+    result = run(make_sandbox(), world.work, script)
+    denied = ("Read-only file system", "No such file or directory", "Permission denied")
+    failures = [line for line in result.stderr.splitlines() if line.endswith(denied)]
+    assert len(failures) == 8, result.stderr  # every write above, the shadow read, ls /root
+    assert "Read-only file system" in result.stderr
+    assert "/etc/shadow: Permission denied" in result.stderr  # masked
+    assert "root:" not in result.stdout
+    assert result.stdout.strip() == "ok"  # /tmp is a private tmpfs
+    assert (world.work / "created").read_text() == "ok\n"  # positive control
+    assert not Path("/tmp/scratch/f").exists()
+
+
+@needs_sandbox
+def test_symlinks_pointing_outside(world: World, make_sandbox: MakeSandbox) -> None:
+    (world.work / "root").symlink_to("/")
+    (world.work / "passwd").symlink_to("/etc/passwd")
+    (world.work / "sentinel").symlink_to(world.sentinel)
+    script = """
+    echo pwned > sentinel; echo pwned >> passwd; touch root/etc/x root/root/x
+    ln -sf /etc/hostname mine && echo pwned > mine
+    ln -sf ../outside work-up && echo pwned > work-up/x
+    """
+    result = run(make_sandbox(), world.work, script)
+    assert "No such file or directory" in result.stderr
+    assert "Read-only file system" in result.stderr
+    assert (world.work / "root").is_symlink() and (world.work / "mine").is_symlink()
+
+
+@needs_sandbox
+def test_fork_bomb_is_bounded(world: World, make_sandbox: MakeSandbox) -> None:
+    limit = 64
+    marker = f"slinvit-bomb-{uuid.uuid4().hex}"
+    argv = make_sandbox(SandboxLimits(max_processes=limit)).argv(
+        world.work, ["bash", "-c", "b(){ b | b & }; b; sleep 30", marker]
+    )
+    log = world.work.parent / "bomb.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(argv, stdout=out, stderr=out, start_new_session=True)
+    peak, start = 0, time.monotonic()
+    try:
+        while time.monotonic() - start < 3:
+            peak = max(peak, len(marked_pids(marker)))
+            time.sleep(0.02)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+    # It ran, and the limit held (bwrap's own processes carry the marker too).
+    assert limit // 2 <= peak <= limit + 2, peak
+    assert "Resource temporarily unavailable" in log.read_text()
+    assert wait_gone(marker) == [], "fork bomb processes survived"
+
+
+@needs_sandbox
+@needs_python
+def test_memory_limit(world: World, make_sandbox: MakeSandbox) -> None:
+    default = run(make_sandbox(), world.work, "python3 -c 'a = \" \" * 10**10'")
+    assert default.returncode != 0 and "MemoryError" in default.stderr
+    small = make_sandbox(SandboxLimits(memory_bytes=256 * 1024**2))
+    result = run(small, world.work, "head -c 5G /dev/zero | tail; echo tail=${PIPESTATUS[1]}")
+    assert "tail=0" not in result.stdout and "memory exhausted" in result.stderr
+
+
+@needs_sandbox
+def test_file_size_and_tmpfs_limits(world: World, make_sandbox: MakeSandbox) -> None:
+    assert (SandboxLimits().file_size_bytes or 0) < 2 * 1024**3
+    limits = SandboxLimits(file_size_bytes=16 * 1024**2, tmpfs_bytes=8 * 1024**2)
+    script = "head -c 2G /dev/zero > big; echo head=$?; head -c 100M /dev/zero > /tmp/t; echo $?"
+    result = run(make_sandbox(limits), world.work, script)
+    assert "head=153" in result.stdout  # 128 + SIGXFSZ
+    assert "No space left on device" in result.stderr
+    assert (world.work / "big").stat().st_size == 16 * 1024**2
+    (world.work / "big").unlink()
+
+
+@needs_sandbox
+def test_cpu_limit(world: World, make_sandbox: MakeSandbox) -> None:
+    result = run(make_sandbox(SandboxLimits(cpu_seconds=1)), world.work, "while :; do :; done")
+    assert result.returncode in (128 + signal.SIGXCPU, 128 + signal.SIGKILL, -signal.SIGXCPU)
+
+
+@needs_sandbox
+@needs_python
+def test_no_network(world: World, make_sandbox: MakeSandbox) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        port = server.getsockname()[1]
+        socket.create_connection(("127.0.0.1", port), 1).close()  # reachable from the host
+        script = f"""
+        for port in {port} 5432; do
+          python3 -c "import socket, sys; socket.create_connection(('127.0.0.1', $port), 1)" \
+            2>&1 | tail -1
+        done
+        cut -d: -f1 /proc/net/dev | tail -n +3 | tr -d ' '
+        curl -sS -m 2 http://127.0.0.1:{port}/ 2>&1 || true
+        """
+        start = time.monotonic()
+        result = run(make_sandbox(), world.work, script)
+    assert time.monotonic() - start < 10
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("ConnectionRefusedError") and lines[1].startswith(
+        "ConnectionRefusedError"
+    ), result.stdout
+    assert lines[2] == "lo"  # the only interface
+    if shutil.which("curl"):
+        assert "Failed to connect" in result.stdout or "Couldn't connect" in result.stdout
+
+
+@needs_sandbox
+def test_parent_environment_does_not_leak(
+    world: World, make_sandbox: MakeSandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SLINVIT_TEST_SECRET", SECRET)
+    shell = Session(make_sandbox(env={"PS1": PS1}).argv(world.work))
+    try:
+        env = shell.run("env")
+        procs = shell.run("cat /proc/[0-9]*/environ | tr '\\0' '\\n'; cat /proc/[0-9]*/cmdline")
+    finally:
+        shell.close()
+    assert "PATH=" in env and "SLINVIT_TEST_SECRET" not in env and SECRET not in env
+    assert SECRET not in procs and "SLINVIT_TEST_SECRET" not in procs
+
+
+@needs_sandbox
+def test_endless_command_dies_with_its_caller(world: World, make_sandbox: MakeSandbox) -> None:
+    marker = f"slinvit-endless-{uuid.uuid4().hex}"
+    shell = Session(make_sandbox(env={"PS1": PS1}).argv(world.work))
+    daemon = f"bash -c 'exec -a {marker}-daemon sleep 1000'"
+    shell.run(f"(setsid nohup {daemon} >/dev/null 2>&1 &)")  # escapes the process group
+    shell.child.sendline(f"bash -c 'exec -a {marker}-fg sleep 1000'")
+    deadline = time.monotonic() + 5
+    while len(marked_pids(marker)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(marked_pids(marker)) == 2
+    os.kill(shell.child.pid, signal.SIGKILL)  # only bwrap itself, not its process group
+    assert wait_gone(marker) == [], "sandboxed processes survived their caller"
+    shell.close()
+
+
+@needs_sandbox
+def test_huge_output_is_readable_in_chunks(world: World, make_sandbox: MakeSandbox) -> None:
+    argv = make_sandbox().argv(world.work, ["bash", "-c", "yes | head -c 300M"])
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE)
+    assert proc.stdout is not None
+    total, start = 0, time.monotonic()
+    while chunk := proc.stdout.read(1 << 20):
+        total += len(chunk)
+    assert proc.wait(timeout=10) == 0
+    assert total == 300 * 1024**2 and time.monotonic() - start < 20
+
+
+# --- the shell itself still works ---------------------------------------------------------
+
+
+@needs_sandbox
+def test_interactive_shell_works(world: World, make_sandbox: MakeSandbox) -> None:
+    shell = Session(make_sandbox(env={"PS1": PS1}).argv(world.work))
+    try:
+        assert shell.run("pwd").strip() == str(world.work.resolve())
+        assert shell.run("cat README.md src/main.py") == "hello\nprint('hi')\n"
+        assert shell.run("id -u; hostname").split() == ["1000", "sandbox"]
+        shell.child.sendline("sleep 30")
+        time.sleep(0.3)
+        shell.child.sendintr()  # Ctrl-C stops the command, not the shell
+        shell.child.expect_exact(PROMPT, timeout=5)
+        assert shell.run("echo still here").strip() == "still here"
+        shell.run("echo out > made-inside.txt")
+    finally:
+        shell.close()
+    assert (world.work / "made-inside.txt").read_text() == "out\n"
+    (world.work / "made-inside.txt").unlink()
+
+
+@needs_sandbox
+def test_mount_at_shows_a_copy_at_the_original_path(
+    world: World, make_sandbox: MakeSandbox, tmp_path: Path
+) -> None:
+    copy = tmp_path / "copy"
+    shutil.copytree(world.work, copy)
+    script = f"pwd; echo changed > {world.work}/README.md"
+    result = run(make_sandbox(), copy, script, mount_at=world.work)
+    assert result.stdout.strip() == str(world.work)
+    assert (copy / "README.md").read_text() == "changed\n"
+    assert (world.work / "README.md").read_text() == "hello\n"
+
+
+def test_fails_closed_when_unavailable(
+    world: World, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    ok, reason = sandbox_available.__wrapped__()
+    assert not ok and "bwrap not found" in reason
+    monkeypatch.setattr(sandbox_module, "sandbox_available", lambda: (False, "no userns"))
+    with pytest.raises(SandboxUnavailableError, match="no userns"):
+        BwrapSandbox().argv(world.work)
+
+
+def test_root_without_pids_cgroup_fails_closed(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sandbox_module, "sandbox_available", lambda: (True, "ok"))
+    monkeypatch.setattr(sandbox_module.os, "geteuid", lambda: 0)
+    monkeypatch.setattr(sandbox_module, "_pids_cgroup_parent", lambda: None)
+    with pytest.raises(SandboxUnavailableError, match="RLIMIT_NPROC"):
+        BwrapSandbox().check()
+    BwrapSandbox(require_process_limit=False).check()
+
+
+@needs_sandbox
+def test_workdir_must_not_expose_the_system(tmp_path: Path) -> None:
+    for bad in (Path("/"), Path("/usr")):
+        with pytest.raises(ValueError, match="writable"):
+            BwrapSandbox().argv(bad)
+
+
+def test_no_sandbox_is_the_plain_shell(world: World) -> None:
+    argv = NoSandbox().argv(world.work, ["bash", "-c", "pwd"])
+    result = subprocess.run(argv, capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == str(world.work)
+    with pytest.raises(ValueError, match="mount_at"):
+        NoSandbox().argv(world.work, mount_at=world.outside)
