@@ -20,8 +20,9 @@ Responder = Callable[[Sequence[BaseMessage], int], Sequence[str]]
 class ScriptedChatModel(BaseChatModel):
     """Answers with a function of the prompt, or with a fixed script consumed in order.
 
-    ``responder(messages, n)`` returns ``n`` texts. With ``script`` instead, each request takes
-    the next entry: a string (repeated n times) or a list of n strings. ``calls`` records every
+    ``responder(messages, n)`` returns ``n`` replies. With ``script`` instead, each request takes
+    the next entry: a reply (repeated n times) or a list of n replies. A reply is a string or an
+    ``AIMessage`` (e.g. with ``tool_calls``, to drive ``create_agent``). ``calls`` records every
     request's messages and ``n``. ``logprob`` (if set) is reported as every token's
     log-probability, per choice when it is a list.
     """
@@ -37,6 +38,10 @@ class ScriptedChatModel(BaseChatModel):
     @property
     def _llm_type(self) -> str:
         return "scripted"
+
+    def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> ScriptedChatModel:
+        """Tools are accepted and ignored: the script decides which tool calls to make."""
+        return self
 
     def _generate(
         self,
@@ -56,16 +61,18 @@ class ScriptedChatModel(BaseChatModel):
             if not self.script:
                 raise RuntimeError("ScriptedChatModel: script exhausted")
             entry = self.script.pop(0)
-            texts = [entry] * n if isinstance(entry, str) else list(entry)
+            texts = [entry] * n if isinstance(entry, (str, AIMessage)) else list(entry)
         prompt_tokens = sum(len(str(m.content)) for m in messages) // 4
         generations = []
-        for i, text in enumerate(texts[:n]):
+        for i, reply in enumerate(texts[:n]):
+            message = reply.model_copy() if isinstance(reply, AIMessage) else AIMessage(reply)
+            text = str(message.content)
             info: dict[str, Any] = {"finish_reason": "stop"}
             lp = self.logprob[i] if isinstance(self.logprob, list) else self.logprob
             if lp is not None:
                 info["logprobs"] = {"content": [{"token": t, "logprob": lp} for t in text.split()]}
-            generations.append(ChatGeneration(message=AIMessage(text), generation_info=info))
-        completion = sum(max(1, len(t) // 4) for t in texts[:n])
+            generations.append(ChatGeneration(message=message, generation_info=info))
+        completion = sum(max(1, len(str(g.message.content)) // 4) for g in generations)
         usage = {"prompt_tokens": prompt_tokens, "completion_tokens": completion}
         for gen in generations:  # like langchain-openai: the request's usage on every choice
             gen.message.usage_metadata = {

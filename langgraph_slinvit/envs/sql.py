@@ -88,7 +88,10 @@ class SQLEnvironment:
         max_chars: int = 1000,
         timeout: float = 10.0,
     ) -> None:
-        self.url = make_url(url) if isinstance(url, str) else url
+        try:
+            self.url = make_url(url) if isinstance(url, str) else url
+        except (SQLAlchemyError, ValueError) as exc:
+            raise SQLEnvironmentError(f"not a database URL: {url!r} ({exc})") from exc
         self.allow_writes = allow_writes
         self.max_rows = max_rows
         self.max_chars = max_chars

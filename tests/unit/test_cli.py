@@ -1,0 +1,93 @@
+"""The command line: --json prints one object, errors are one line with exit code 2."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from langgraph_slinvit import cli, models
+from langgraph_slinvit.demo import DEMO_ANSWER
+from tests.conftest import RIGHT, fenced, scripted
+
+DEMO_SQL = "SELECT name FROM customers WHERE id NOT IN (SELECT customer_id FROM orders)"
+
+
+@pytest.fixture
+def fake_model(monkeypatch: pytest.MonkeyPatch):
+    holder = {}
+
+    def fake_chat_model(**kwargs):
+        holder["kwargs"] = kwargs
+        return holder["model"]
+
+    monkeypatch.setattr(models, "chat_model", fake_chat_model)
+    monkeypatch.setenv("SLINVIT_CACHE_DIR", "/tmp/slinvit-test-cache")
+    return holder
+
+
+def test_ask_json_prints_exactly_one_object(shop_db: Path, fake_model, capsys) -> None:
+    fake_model["model"] = scripted([fenced(RIGHT)])
+    code = cli.main(["ask", "Who never ordered?", "--db", f"sqlite:///{shop_db}", "--json",
+                     "--k", "2", "--rollouts", "1"])  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0
+    result = json.loads(out)  # the whole of stdout is one JSON object
+    assert set(result) == {"answer", "actions", "usage"}
+    assert result["actions"] == [RIGHT]
+    assert "Bob" in result["answer"]
+    assert result["usage"]["llm_calls"] >= 2
+
+
+def test_demo_shows_the_search_and_answers(fake_model, capsys) -> None:
+    fake_model["model"] = scripted([fenced(DEMO_SQL)], summary="Dijkstra and Hamilton.")
+    assert cli.main(["demo", "--k", "1", "--rollouts", "1"]) == 0
+    captured = capsys.readouterr()
+    assert "candidate" in captured.err and "ran" in captured.err  # the live view (plain lines)
+    for name in DEMO_ANSWER:
+        assert name in captured.out
+    assert "usage:" in captured.out and "llm_calls=" in captured.out
+
+
+def test_knobs_reach_the_config(shop_db: Path, fake_model, monkeypatch) -> None:
+    seen = {}
+    real = cli._config
+
+    def spy(args):
+        seen["cfg"] = real(args)
+        return seen["cfg"]
+
+    monkeypatch.setattr(cli, "_config", spy)
+    fake_model["model"] = scripted([fenced(RIGHT)])
+    cli.main(["ask", "q", "--db", f"sqlite:///{shop_db}", "--k", "2", "--depth", "2",
+              "--rollouts", "3", "--horizon", "4", "--lam", "0.25", "--max-llm-calls", "30",
+              "--json"])  # fmt: skip
+    cfg = seen["cfg"]
+    assert (cfg.k, cfg.depth, cfg.rollouts, cfg.horizon, cfg.lam, cfg.max_llm_calls) == (
+        2, 2, 3, 4, 0.25, 30)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [
+        (["ask", "q", "--db", "sqlite:///definitely/missing.db"], "not found"),
+        (["ask", "q", "--db", "not a url"], "not a database URL"),
+        (["ask", "q", "--db", "postgresql+psycopg://nobody@127.0.0.1:1/x"], "cannot connect"),
+        (["run", "t", "--dir", "/definitely/missing"], "directory not found"),
+        (["demo", "--k", "0"], "invalid SlinvitConfig"),
+    ],
+)
+def test_user_errors_are_one_line(argv, needle, fake_model, capsys) -> None:
+    fake_model["model"] = scripted(["x"])
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("slinvit: error:") and needle in err[0]
+
+
+def test_unreachable_endpoint_is_one_clear_line(shop_db: Path, capsys) -> None:
+    code = cli.main(["ask", "q", "--db", f"sqlite:///{shop_db}", "--base-url",
+                     "http://127.0.0.1:9/v1", "--api-key", "x", "--json"])  # fmt: skip
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    assert err[-1].startswith("slinvit: error: model endpoint http://127.0.0.1:9/v1 failed")
