@@ -51,6 +51,13 @@ class SlinvitConfig:
     """Budget: wall-clock seconds per run."""
     max_rollouts: int = 200
     """Budget: simulated rollouts per run."""
+    approve_writes: bool = True
+    """With a checkpointer, ask for approval (a LangGraph ``interrupt``) before a real action that
+    the environment says changes data (``needs_approval``); resume with ``Command(resume=True)``
+    to run it or ``Command(resume=False)`` to refuse it."""
+    journal_path: str | None = None
+    """Where the action journal lives (only used with a checkpointer); default
+    ``<cache>/langgraph-slinvit/journal.sqlite``."""
     summarize_answer: bool = True
     """Ask the LLM to phrase the final answer from the last result (one more call)."""
     retries: int = 3

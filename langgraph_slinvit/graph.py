@@ -15,13 +15,14 @@ from typing import Any, Literal
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, HumanMessage
-from langgraph.config import get_stream_writer
+from langgraph.config import get_config, get_stream_writer
 from langgraph.graph import END, START, StateGraph
-from langgraph.types import Overwrite, Send
+from langgraph.types import Overwrite, Send, interrupt
 
 from langgraph_slinvit.budget import Budget, BudgetExhausted, empty_usage, remaining_budget
 from langgraph_slinvit.config import SlinvitConfig
 from langgraph_slinvit.envs.base import Environment, Observation
+from langgraph_slinvit.journal import ActionJournal
 from langgraph_slinvit.policy import ModelEndpointError, Policy
 from langgraph_slinvit.prompts import SUBMIT, summary_messages
 from langgraph_slinvit.proposal import Candidate, propose
@@ -43,6 +44,25 @@ def _emit(event: dict[str, Any]) -> None:
     except RuntimeError:
         return
     writer(event)
+
+
+def _run_context() -> tuple[bool, str | None]:
+    """Whether this run has a checkpointer, and its thread id."""
+    try:
+        configurable = get_config().get("configurable", {})
+    except RuntimeError:
+        return False, None
+    has_checkpointer = configurable.get("__pregel_checkpointer") is not None
+    return has_checkpointer, configurable.get("thread_id")
+
+
+def _default_journal_path() -> str:
+    import os
+
+    root = os.environ.get("SLINVIT_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "langgraph-slinvit"
+    )
+    return os.path.join(root, "journal.sqlite")
 
 
 def _task_of(messages: list) -> str:
@@ -81,6 +101,42 @@ def build_slinvit_graph(
         seed=cfg.seed,
     )
     hooks = Hooks(value_fn=value_fn, oracle_reward=oracle_reward)
+    journals: dict[str, ActionJournal] = {}
+
+    def journal() -> ActionJournal:
+        path = cfg.journal_path or _default_journal_path()
+        if path not in journals:
+            journals[path] = ActionJournal(path)
+        return journals[path]
+
+    def execute(action: str, key: str | None) -> Observation:
+        """Run a real action once: journaled and, for writes, approved when resumable."""
+        if key is not None:
+            status, saved = journal().lookup(key)
+            if status == "done" and saved is not None:
+                _emit({"type": "replayed", "action": action})
+                return Observation.from_dict(saved)
+            if status == "started":
+                return Observation(
+                    output="This action was interrupted by a crash in an earlier attempt and was "
+                    "not run again; its effect is unknown.",
+                    ok=False,
+                    error="interrupted earlier",
+                )
+            needs_approval = getattr(env, "needs_approval", None)
+            if cfg.approve_writes and needs_approval is not None and needs_approval(action):
+                answer = interrupt({"type": "approve_action", "action": action,
+                                    "question": "This action changes data. Run it?"})  # fmt: skip
+                approved = answer.get("approved") if isinstance(answer, dict) else answer
+                if approved is not True:
+                    return Observation(output="Refused: the user did not approve this action.",
+                                       ok=False, refused=True, error="not approved")  # fmt: skip
+            journal().begin(key, action)
+            obs = env.step(action)
+            journal().finish(key, obs.to_dict())
+            return obs
+        return env.step(action)
+
     limits = {
         "max_llm_calls": cfg.max_llm_calls,
         "max_tokens": cfg.max_tokens,
@@ -228,7 +284,9 @@ def build_slinvit_graph(
         if action == SUBMIT:
             _emit({"type": "submit", "decision": decision})
             return {"done": True, "stop_reason": "submitted", "decision": decision + 1}
-        obs = env.step(action)
+        has_checkpointer, thread_id = _run_context()
+        key = f"{thread_id}/{state['started_at']!r}/{decision}" if has_checkpointer else None
+        obs = execute(action, key)
         step = {"action": action, "observation": obs.to_dict(), "decision": decision,
                 "score": best["score"]}  # fmt: skip
         _emit({"type": "action", "decision": decision, "action": action, "output": obs.output})

@@ -72,3 +72,11 @@ def scripted(
 @pytest.fixture
 def make_model() -> Callable[..., ScriptedChatModel]:
     return scripted
+
+
+@pytest.fixture(autouse=True)
+def _journal_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Runs with a checkpointer journal their actions; keep that file in the test's temp dir."""
+    import langgraph_slinvit.graph as graph
+
+    monkeypatch.setattr(graph, "_default_journal_path", lambda: str(tmp_path / "journal.sqlite"))

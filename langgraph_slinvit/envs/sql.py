@@ -316,11 +316,29 @@ class SQLEnvironment:
     def feedback_value(self, obs: Observation) -> float:
         return default_feedback_value(obs)
 
-    def fork(self) -> SQLEnvironment:
-        """An isolated copy: in-memory for SQLite, a never-committed transaction on servers."""
+    def needs_approval(self, action: str) -> bool:
+        """True when writes are allowed and ``action`` would change data.
+
+        Decided by the database, not by parsing: the action runs in a read-only fork and counts
+        as a write when the database refuses it there.
+        """
+        if not self.allow_writes:
+            return False  # writes are refused by the connection anyway
+        probe = self.fork(read_only=True)
+        try:
+            return probe.step(action).refused
+        finally:
+            probe.close()
+
+    def fork(self, *, read_only: bool | None = None) -> SQLEnvironment:
+        """An isolated copy: in-memory for SQLite, a never-committed transaction on servers.
+
+        The copy is read-only when its parent is (or when ``read_only=True``), so rollouts meet
+        the same refusals the real environment would give.
+        """
         clone = object.__new__(SQLEnvironment)
         clone.url = self.url
-        clone.allow_writes = self.allow_writes  # a fork behaves like its parent, isolated
+        clone.allow_writes = self.allow_writes if read_only is None else not read_only
         clone.max_rows, clone.max_chars, clone.timeout = self.max_rows, self.max_chars, self.timeout
         clone.is_fork = True
         clone._lock = threading.Lock()
@@ -334,7 +352,7 @@ class SQLEnvironment:
             memory = sqlite3.connect(":memory:", check_same_thread=False)
             with self._lock:
                 self._sqlite.backup(memory)
-            if not self.allow_writes:
+            if not clone.allow_writes:
                 memory.execute("PRAGMA query_only=ON")
             _harden_sqlite(memory)
             clone._sqlite = memory
@@ -352,7 +370,7 @@ class SQLEnvironment:
             clone.engine = self.engine
             clone._conn = clone._connect_server()
             clone._conn.begin()
-            if self.dialect in ("mysql", "mariadb") or not self.allow_writes:
+            if self.dialect in ("mysql", "mariadb") or not clone.allow_writes:
                 clone._conn.exec_driver_sql("SET TRANSACTION READ ONLY")
             if self.dialect == "postgresql":
                 clone._conn.exec_driver_sql("SET LOCAL lock_timeout = 2000")
