@@ -23,6 +23,7 @@ from langgraph_slinvit.budget import Budget, BudgetExhausted, empty_usage, remai
 from langgraph_slinvit.config import SlinvitConfig
 from langgraph_slinvit.envs.base import Environment, Observation
 from langgraph_slinvit.journal import ActionJournal
+from langgraph_slinvit.paths import cache_root
 from langgraph_slinvit.policy import ModelEndpointError, Policy
 from langgraph_slinvit.prompts import SUBMIT, summary_messages
 from langgraph_slinvit.proposal import Candidate, propose
@@ -57,12 +58,7 @@ def _run_context() -> tuple[bool, str | None]:
 
 
 def _default_journal_path() -> str:
-    import os
-
-    root = os.environ.get("SLINVIT_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "langgraph-slinvit"
-    )
-    return os.path.join(root, "journal.sqlite")
+    return str(cache_root() / "journal.sqlite")
 
 
 def _task_of(messages: list) -> str:

@@ -66,7 +66,6 @@ __all__ = [
 
 CONVERTER_VERSION = 1
 MANIFEST_NAME = "spider_sqlite_manifest.json"
-CACHE_DIR_ENV = "SLINVIT_CACHE_DIR"
 
 MARIADB_START_HINT = (
     "Start a local server with `start-stop-daemon --start --oknodo --background "
@@ -407,10 +406,10 @@ def dump_path(data_dir: str | os.PathLike[str] | None = None) -> Path:
 
 
 def default_cache_dir() -> Path:
-    """``$SLINVIT_CACHE_DIR/spider_sqlite`` or ``~/.cache/langgraph_slinvit/spider_sqlite``."""
-    base = os.environ.get(CACHE_DIR_ENV)
-    root = Path(base).expanduser() if base else Path.home() / ".cache" / "langgraph_slinvit"
-    return root / "spider_sqlite"
+    """``<cache root>/spider_sqlite`` (see :func:`langgraph_slinvit.paths.cache_root`)."""
+    from langgraph_slinvit.paths import cache_root
+
+    return cache_root() / "spider_sqlite"
 
 
 def _fingerprint(dump_bytes: bytes, strip_trailing_spaces: bool) -> str:

@@ -8,16 +8,15 @@ import tempfile
 from importlib import resources
 from pathlib import Path
 
+from langgraph_slinvit.paths import cache_root
+
 DEMO_QUESTION = "Which customers have never placed an order?"
 DEMO_ANSWER = {"Edsger Dijkstra", "Margaret Hamilton"}
 DEMO_SHELL_TASK = "Count the lines of all .txt files in the notes folder, in total."
 
 
 def _cache_dir() -> Path:
-    root = os.environ.get("SLINVIT_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "langgraph-slinvit"
-    )
-    path = Path(root) / "demo"
+    path = cache_root() / "demo"
     path.mkdir(parents=True, exist_ok=True)
     return path
 

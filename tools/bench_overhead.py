@@ -1,0 +1,129 @@
+"""Print what SLINVIT itself costs, apart from the model.
+
+    python tools/bench_overhead.py            # forks and per-decision overhead (instant model)
+    python tools/bench_overhead.py --real     # also one decision with the embedded local model
+
+* SQLite fork: in-memory copy (backup API) of the largest Spider database.
+* Workdir fork: copy of a working directory of a few hundred files (and the sandboxed shell's
+  first command, which starts bubblewrap).
+* Overhead per decision: a full SLINVIT decision (propose, k branches, M rollouts, score,
+  select, act) with an instant scripted model: everything that is not the model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from langgraph_slinvit import SlinvitConfig, create_slinvit_agent
+from langgraph_slinvit.benchmarks.spider_sqlite import build_spider_sqlite
+from langgraph_slinvit.demo import DEMO_QUESTION, demo_database
+from langgraph_slinvit.envs import ShellEnvironment, SQLEnvironment
+from langgraph_slinvit.testing import ScriptedChatModel
+
+QUERIES = [
+    "SELECT name FROM customers WHERE id NOT IN (SELECT customer_id FROM orders)",
+    "SELECT c.name FROM customers c LEFT JOIN orders o ON o.customer_id = c.id WHERE o.id IS NULL",
+    "SELECT name FROM customers",
+]
+
+
+def timed(fn: Callable[[], object], repeat: int) -> list[float]:
+    out = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - start) * 1000)
+    return out
+
+
+def report(label: str, ms: list[float], target: str = "") -> None:
+    ms = sorted(ms)
+    p95 = ms[min(len(ms) - 1, int(len(ms) * 0.95))]
+    print(f"{label:<44} median {statistics.median(ms):8.2f} ms   p95 {p95:8.2f} ms   "
+          f"n={len(ms)}  {target}")  # fmt: skip
+
+
+def sqlite_fork() -> None:
+    dbs = build_spider_sqlite()
+    name, path = max(dbs.items(), key=lambda kv: kv[1].stat().st_size)
+    with SQLEnvironment(f"sqlite:///{path}") as env:
+
+        def fork_close() -> None:
+            env.fork().close()
+
+        ms = timed(fork_close, 50)
+    size = path.stat().st_size / 1024
+    report(f"SQLite fork ({name}, {size:.0f} KiB)", ms, "target < 5 ms")
+
+
+def workdir_fork(files: int = 300) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "work"
+        for i in range(files):
+            sub = root / f"dir{i % 10}"
+            sub.mkdir(parents=True, exist_ok=True)
+            (sub / f"file{i}.txt").write_text(f"line {i}\n" * 20)
+        with ShellEnvironment(root) as env:
+            forks = []
+
+            def fork() -> None:
+                forks.append(env.fork())
+
+            ms = timed(fork, 20)
+            report(f"workdir fork ({files} files, copy)", ms, "target < 50 ms")
+            first = timed(lambda: forks.pop().step("true"), 10)
+            report("forked shell: first command (bwrap start)", first)
+            for f in forks:
+                f.close()
+
+
+def instant_model() -> ScriptedChatModel:
+    def responder(messages, n):
+        body = str(messages[-1].content)
+        if "Answer the task" in body:
+            return ["Two customers never ordered."] * n
+        if "Result 1" in body:
+            return ["SUBMIT"] * n
+        return [f"```sql\n{QUERIES[i % len(QUERIES)]}\n```" for i in range(n)]
+
+    return ScriptedChatModel(responder=responder, calls=[])
+
+
+def decision_overhead(model_factory: Callable[[], object], runs: int, label: str) -> float:
+    cfg = SlinvitConfig(k=3, rollouts=2, summarize_answer=False)
+    per_decision = []
+    with SQLEnvironment(f"sqlite:///{demo_database()}") as env:
+        for _ in range(runs):
+            agent = create_slinvit_agent(model_factory(), env, config=cfg)
+            start = time.perf_counter()
+            out = agent.invoke({"messages": [("user", DEMO_QUESTION)]})
+            elapsed = (time.perf_counter() - start) * 1000
+            decisions = max(1, out["steps"][-1]["decision"] + 1 if out["steps"] else 1)
+            decisions += 1 if out["stop_reason"] == "submitted" else 0
+            per_decision.append(elapsed / decisions)
+    report(label, per_decision)
+    return statistics.median(per_decision)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--real", action="store_true", help="also time the local model")
+    args = parser.parse_args()
+    sqlite_fork()
+    workdir_fork()
+    overhead = decision_overhead(instant_model, 20, "decision, instant model (k=3, M=2)")
+    if args.real:
+        from langgraph_slinvit.models import chat_model
+
+        model = chat_model()
+        real = decision_overhead(lambda: model, 2, "decision, embedded local model (k=3, M=2)")
+        print(f"overhead share of a real decision: {100 * overhead / real:.2f}%  (target < 5%)")
+
+
+if __name__ == "__main__":
+    main()
