@@ -77,14 +77,21 @@ class Budget:
             for key, value in amounts.items():
                 self.spent[key] = self.spent.get(key, 0) + value
 
-    def share(self, parts: int) -> Budget:
-        """A child budget with 1/parts of what is left (at least one call)."""
+    def split(self, parts: int) -> list[Budget]:
+        """Child budgets that together hold exactly what is left (earlier parts get the
+        remainder). A part may get no LLM call: it can still value its candidate by running it."""
+        parts = max(parts, 1)
         with self._lock:
-            calls = max(1, (self.llm_calls - self.spent["llm_calls"]) // max(parts, 1))
             used = self.spent["prompt_tokens"] + self.spent["completion_tokens"]
-            tokens = max(1, (self.tokens - used) // max(parts, 1))
-            rollouts = max(0, (self.rollouts - self.spent["rollouts"]) // max(parts, 1))
-        return Budget(llm_calls=calls, tokens=tokens, deadline=self.deadline, rollouts=rollouts)
+            left = (
+                max(0, self.llm_calls - self.spent["llm_calls"]),
+                max(0, self.tokens - used),
+                max(0, self.rollouts - self.spent["rollouts"]),
+            )
+        shares = [[n // parts + (1 if i < n % parts else 0) for n in left] for i in range(parts)]
+        return [
+            Budget(llm_calls=c, tokens=t, deadline=self.deadline, rollouts=r) for c, t, r in shares
+        ]
 
 
 def remaining_budget(config_limits: dict, usage: dict, started_at: float) -> Budget:

@@ -41,6 +41,8 @@ class SlinvitConfig:
     the model returns log-probabilities, else agreement."""
     samples: int = 0
     """n: samples per proposal request; 0 means max(k, 4)."""
+    repeat_means_submit: bool = True
+    """A proposal that repeats the action that just ran counts as SUBMIT (see proposal.py)."""
     temperature: float = 0.8
     """Sampling temperature for proposals and rollouts."""
     max_llm_calls: int = 80

@@ -177,6 +177,7 @@ def build_slinvit_graph(
                 k=cfg.k,
                 n=cfg.n_samples,
                 rule=cfg.p_llm,
+                repeat_means_submit=cfg.repeat_means_submit,
                 budget=budget,
             )
         except BudgetExhausted as exc:
@@ -204,14 +205,7 @@ def build_slinvit_graph(
         candidates = state.get("candidates") or []
         if not candidates:
             return "propose"
-        budget = _budget(state)
-        share = budget.share(len(candidates))
-        payload_budget = {
-            "llm_calls": share.llm_calls,
-            "tokens": share.tokens,
-            "deadline": share.deadline,
-            "rollouts": share.rollouts,
-        }
+        shares = _budget(state).split(len(candidates))
         return [
             Send(
                 "rollout",
@@ -221,11 +215,16 @@ def build_slinvit_graph(
                     steps=state["steps"],
                     horizon_left=cfg.horizon - state["decision"],
                     candidate=cand,
-                    budget=payload_budget,
+                    budget={
+                        "llm_calls": share.llm_calls,
+                        "tokens": share.tokens,
+                        "deadline": share.deadline,
+                        "rollouts": share.rollouts,
+                    },
                     decision=state["decision"],
                 ),
             )
-            for cand in candidates
+            for cand, share in zip(candidates, shares, strict=True)
         ]
 
     def rollout(branch: BranchState) -> dict:

@@ -9,8 +9,10 @@ P_LLM rules (``SlinvitConfig.p_llm``):
 * ``auto``: ``logprob`` when every sample carries log-probabilities, else ``agreement``.
 
 A sample without a usable action (no code block, a refusal, garbage) is counted in the
-denominator but proposes nothing. If fewer than k distinct actions come back, one more request
-asks for actions different from those seen (pooled into the same counts).
+denominator but proposes nothing. A sample that repeats the action that just ran counts as
+``SUBMIT`` (``repeat_means_submit``): running it again adds no information, and small models
+re-state their answer this way instead of submitting. If fewer than k distinct actions come
+back, one more request asks for actions different from those seen (pooled into the same counts).
 """
 
 from __future__ import annotations
@@ -95,9 +97,17 @@ def normalize(action: str) -> str:
 
 
 def candidates_from_samples(
-    samples: Sequence[Sample], language: str, rule: str, total: int | None = None
+    samples: Sequence[Sample],
+    language: str,
+    rule: str,
+    total: int | None = None,
+    last_action: str | None = None,
 ) -> list[Candidate]:
-    """Group samples by normalised action and compute P_LLM; most probable first."""
+    """Group samples by normalised action and compute P_LLM; most probable first.
+
+    A sample equal to ``last_action`` (the action that just ran) counts as ``SUBMIT``.
+    """
+    repeat = normalize(last_action) if last_action else None
     use_logprob = rule == "logprob" or (
         rule == "auto" and samples and all(s.mean_logprob is not None for s in samples)
     )
@@ -108,6 +118,8 @@ def candidates_from_samples(
         if action is None:
             continue
         key = normalize(action)
+        if key == repeat:
+            action = key = SUBMIT
         prob = sample.token_probability if use_logprob else None
         if key in groups:
             groups[key].count += 1
@@ -132,11 +144,13 @@ def propose(
     n: int,
     rule: str,
     budget: Budget,
+    repeat_means_submit: bool = True,
 ) -> list[Candidate]:
     """Up to ``k`` distinct candidate actions for the state reached by ``steps``."""
+    last = steps[-1].get("action") if steps and repeat_means_submit else None
     messages = proposal_messages(task, context, steps, language)
     samples = policy.sample(messages, n, budget)
-    candidates = candidates_from_samples(samples, language, rule)
+    candidates = candidates_from_samples(samples, language, rule, last_action=last)
     if len(candidates) < k:
         avoid = [c.action for c in candidates if not c.is_submit]
         try:
@@ -145,5 +159,5 @@ def propose(
             )
         except BudgetExhausted:
             more = []  # keep what the first request gave
-        candidates = candidates_from_samples([*samples, *more], language, rule)
+        candidates = candidates_from_samples([*samples, *more], language, rule, last_action=last)
     return candidates[:k]

@@ -22,7 +22,7 @@ from langgraph_slinvit.config import SlinvitConfig
 from langgraph_slinvit.envs.base import Environment, Observation
 from langgraph_slinvit.policy import Policy
 from langgraph_slinvit.prompts import SUBMIT, proposal_messages
-from langgraph_slinvit.proposal import Candidate, parse_action, propose
+from langgraph_slinvit.proposal import Candidate, normalize, parse_action, propose
 from langgraph_slinvit.value import ValueContext, ValueHook, critic_value, terminal_value
 
 
@@ -82,6 +82,13 @@ def apply_path(env: Environment, steps: list[dict], actions: Sequence[str]) -> l
     return trajectory
 
 
+def _repeats(action: str, trajectory: Sequence[dict], config: SlinvitConfig) -> bool:
+    """True when ``action`` repeats the last action run (it then counts as SUBMIT)."""
+    if not (config.repeat_means_submit and trajectory):
+        return False
+    return normalize(action) == normalize(trajectory[-1]["action"])
+
+
 def _last_observation(trajectory: Sequence[dict]) -> Observation | None:
     return Observation.from_dict(trajectory[-1]["observation"]) if trajectory else None
 
@@ -131,6 +138,7 @@ def expand_paths(
                 n=config.n_samples,
                 rule=config.p_llm,
                 budget=budget,
+                repeat_means_submit=config.repeat_means_submit,
             )
             grown += [[*path, child] for child in children] or [path]
         frontier = grown
@@ -181,7 +189,7 @@ def rollout_values(
             rollout = list(trajectory)
             action = parse_action(sample.text, language)
             for t in range(steps_left):
-                if action is None or action == SUBMIT:
+                if action is None or action == SUBMIT or _repeats(action, rollout, config):
                     break
                 obs = env.step(action)
                 budget.record(rollout_steps=1)
@@ -324,10 +332,10 @@ def decide(
         n=config.n_samples,
         rule=config.p_llm,
         budget=budget,
+        repeat_means_submit=config.repeat_means_submit,
     )
     paths: list[dict] = []
-    for cand in candidates:
-        share = budget.share(len(candidates))
+    for cand, share in zip(candidates, budget.split(len(candidates)), strict=True):
         paths += [p.to_dict() for p in evaluate_candidate(
             real_env, policy, state, cand, config, share, hooks)]  # fmt: skip
         budget.record(**share.spent)

@@ -54,8 +54,15 @@ def test_lambda_large_follows_the_llm(shop_db: Path) -> None:
 
 
 def test_llm_call_budget_stops_cleanly_with_best_result(shop_db: Path) -> None:
-    # the model never submits: only the budget can end this run
-    model = scripted([fenced(RIGHT), fenced(WRONG)], after=fenced(RIGHT))
+    # the model never submits nor repeats itself: only the budget can end this run
+    def responder(messages, n):
+        body = str(messages[-1].content)
+        if "Answer the task" in body:
+            return ["Bob."] * n
+        done = body.count("Result ")
+        return [fenced(f"{RIGHT} AND {done} = {done}")] * n
+
+    model = ScriptedChatModel(responder=responder, calls=[])
     cfg = SlinvitConfig(k=2, rollouts=1, horizon=50, max_llm_calls=7, summarize_answer=True)
     with SQLEnvironment(f"sqlite:///{shop_db}") as env:
         out = run(create_slinvit_agent(model, env, config=cfg))

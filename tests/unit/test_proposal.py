@@ -88,3 +88,12 @@ def test_propose_returns_k_distinct_and_asks_again_when_short() -> None:
     assert "different" in str(model.calls[1]["messages"][-1].content)
     assert cands[0].action == "SELECT 1" and cands[0].p_llm == 5 / 8
     assert budget.spent["llm_calls"] == 2
+
+
+def test_repeating_the_last_action_counts_as_submit() -> None:
+    samples = [Sample("```sql\nSELECT 1;\n```"), Sample("```sql\nSELECT  1\n```"),
+               Sample("SUBMIT"), Sample("```sql\nSELECT 2\n```")]  # fmt: skip
+    cands = candidates_from_samples(samples, "sql", "agreement", last_action="SELECT 1")
+    assert [(c.action, c.p_llm) for c in cands] == [(SUBMIT, 0.75), ("SELECT 2", 0.25)]
+    plain = candidates_from_samples(samples, "sql", "agreement")
+    assert normalize(plain[0].action) == "SELECT 1" and plain[0].count == 2

@@ -72,3 +72,15 @@ def test_parse_critic_score() -> None:
     assert parse_critic_score("Score: 3 ... no wait, Score = 10") == 1.0
     assert parse_critic_score("score: 42") == 1.0
     assert parse_critic_score("no number") is None
+
+
+def test_budget_split_holds_exactly_what_is_left() -> None:
+    from langgraph_slinvit.budget import Budget
+
+    budget = Budget(llm_calls=7, tokens=100, deadline=1e18, rollouts=5)
+    budget.record(llm_calls=2, prompt_tokens=30, completion_tokens=10, rollouts=1)
+    parts = budget.split(3)
+    assert [p.llm_calls for p in parts] == [2, 2, 1]
+    assert sum(p.tokens for p in parts) == 60
+    assert sum(p.rollouts for p in parts) == 4
+    assert [p.llm_calls for p in Budget(llm_calls=1, tokens=9, deadline=1e18).split(3)] == [1, 0, 0]
