@@ -33,7 +33,8 @@ The last {language} action and its result:
 ```
 {result}
 
-Answer the task in one or two sentences using only this result."""
+Answer the task in one sentence. Quote names and numbers exactly as they appear in the result; \
+do not add, compute or invent any."""
 
 
 def format_trajectory(steps: Sequence[dict], language: str, max_chars: int = 1500) -> str:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from langgraph_slinvit.paths import cache_root
 
-DEMO_QUESTION = "Which customers have never placed an order?"
+DEMO_QUESTION = "What are the names of the customers who have never placed an order?"
 DEMO_ANSWER = {"Edsger Dijkstra", "Margaret Hamilton"}
 DEMO_SHELL_TASK = "Count the lines of all .txt files in the notes folder, in total."
 

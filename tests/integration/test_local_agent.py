@@ -1,0 +1,48 @@
+"""SLINVIT with the real embedded model (Qwen2.5-Coder-1.5B on llama-server), end to end.
+
+CI prepares the model and the server (tools/prepare_local_model.py). Set
+SLINVIT_SKIP_LOCAL_MODEL=1 to skip on a machine without them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from langgraph_slinvit import cli
+from langgraph_slinvit.demo import DEMO_ANSWER, DEMO_SHELL_TASK, demo_workspace
+
+pytestmark = [
+    pytest.mark.local_model,
+    pytest.mark.skipif(
+        os.environ.get("SLINVIT_SKIP_LOCAL_MODEL") == "1", reason="SLINVIT_SKIP_LOCAL_MODEL=1"
+    ),
+]
+
+
+def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> dict:
+    assert cli.main([*argv, "--json", "--seed", "0"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_demo_question_is_answered_correctly(capsys: pytest.CaptureFixture[str]) -> None:
+    result = run_cli(["demo"], capsys)
+    assert result["actions"], "the agent ran no query"
+    for name in DEMO_ANSWER:  # the rendered result of the final query is part of the answer
+        assert name in result["answer"]
+    assert "Donald Knuth" not in result["answer"].split("```")[-1]
+    assert 1 <= result["usage"]["llm_calls"] <= 80
+
+
+def test_shell_task_counts_lines(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    work = demo_workspace(tmp_path / "work")
+    before = {p: p.read_bytes() for p in work.rglob("*") if p.is_file()}
+    result = run_cli(["run", DEMO_SHELL_TASK, "--dir", str(work), "--k", "2"], capsys)
+    assert result["actions"]
+    final_output = result["answer"].split("```")[-1]
+    assert "5" in final_output  # 3 + 2 lines of .txt notes
+    # a read-only task: the real workdir is unchanged
+    assert {p: p.read_bytes() for p in work.rglob("*") if p.is_file()} == before
