@@ -8,7 +8,11 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
 SUBMIT = "SUBMIT"
 
-_NAMES = {"sql": "SQL database", "bash": "Linux shell"}
+_NAMES = {
+    "sql": "SQL database",
+    "bash": "Linux shell",
+    "text": "task whose actions are short sentences (copy one of the legal actions exactly)",
+}
 
 SYSTEM = """You are an expert {language} user working on a {place}.
 You solve the user's task one action at a time. Each reply is exactly one {language} action in \
