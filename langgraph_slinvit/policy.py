@@ -4,14 +4,17 @@ One request with ``n`` samples when the model supports it (OpenAI-compatible end
 ``langchain-openai``, and any model with ``supports_n_samples = True``); otherwise ``n`` requests
 in a batch. Every request is checked against a :class:`~langgraph_slinvit.budget.Budget` first and
 recorded in it afterwards; token usage is counted once per request (``langchain-openai`` repeats the
-request's usage on every choice). Transient endpoint errors are retried with backoff, then raised
-as :class:`ModelEndpointError` naming the endpoint.
+request's usage on every choice). Transient endpoint errors (connection failures, timeouts, rate
+limits, 5xx answers) are retried with backoff while the run's deadline allows, then raised as
+:class:`ModelEndpointError` naming the endpoint. An OpenAI-compatible request never waits past
+the deadline: its timeout is cut to the time left.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -42,6 +45,22 @@ class ModelEndpointError(RuntimeError):
     """The model endpoint failed (after retries for transient errors)."""
 
 
+def is_transient(exc: BaseException) -> bool:
+    """Whether a failed model request is worth retrying.
+
+    langchain-core marks its provider errors with ``is_retryable`` (langchain-openai 1.x raises
+    ``OpenAIAPIError`` for a 5xx answer); other clients are recognised by class names along the
+    exception's MRO and by an HTTP ``status_code`` of 408, 429 or 5xx.
+    """
+    if getattr(exc, "is_retryable", False) is True:
+        return True
+    names = {cls.__name__ for cls in type(exc).__mro__}
+    if names.intersection(_TRANSIENT) or any("Timeout" in n or "Connect" in n for n in names):
+        return True
+    status = getattr(exc, "status_code", None)
+    return isinstance(status, int) and (status >= 500 or status in (408, 429))
+
+
 @dataclass
 class Sample:
     """One sampled completion."""
@@ -52,8 +71,10 @@ class Sample:
 
     @property
     def token_probability(self) -> float | None:
-        """exp(mean token log-probability): the P_LLM of the ``logprob`` rule."""
-        return None if self.mean_logprob is None else math.exp(self.mean_logprob)
+        """exp(mean token log-probability): the P_LLM of the ``logprob`` rule, in [0, 1]."""
+        if self.mean_logprob is None or math.isnan(self.mean_logprob):
+            return None
+        return math.exp(min(self.mean_logprob, 0.0))
 
 
 def endpoint_name(model: BaseChatModel) -> str:
@@ -68,14 +89,30 @@ def endpoint_name(model: BaseChatModel) -> str:
     return type(model).__name__
 
 
-def supports_n(model: BaseChatModel) -> bool:
-    if getattr(model, "supports_n_samples", False):
-        return True
+def _is_openai(model: BaseChatModel) -> bool:
     try:
         from langchain_openai.chat_models.base import BaseChatOpenAI
     except ImportError:  # pragma: no cover - langchain-openai is a dependency
         return False
     return isinstance(model, BaseChatOpenAI)
+
+
+def supports_n(model: BaseChatModel) -> bool:
+    if getattr(model, "supports_n_samples", False):
+        return True
+    return _is_openai(model)
+
+
+def _request_timeout(model: BaseChatModel, deadline: float) -> float | None:
+    """The seconds a request may take so that it ends by ``deadline`` (OpenAI-compatible clients,
+    whose per-request ``timeout`` option this becomes); None to keep the client's own timeout."""
+    left = deadline - time.time()
+    if left == float("inf") or not _is_openai(model):
+        return None
+    own = getattr(model, "request_timeout", None)
+    if own is None or (isinstance(own, (int, float)) and own > left):
+        return max(left, 0.001)
+    return None
 
 
 class Policy:
@@ -152,25 +189,30 @@ class Policy:
             kwargs["logprobs"] = True
         attempt = 0
         while True:
+            timeout = _request_timeout(model, budget.deadline)
+            if timeout is not None:
+                kwargs["timeout"] = timeout
             try:
                 result = model.generate([list(messages)], **kwargs)
                 break
             except Exception as exc:
                 name = type(exc).__name__
                 text = str(exc)
-                if kwargs.pop("logprobs", None) and "logprob" in text.lower():
+                if kwargs.get("logprobs") and "logprob" in text.lower():
+                    kwargs.pop("logprobs")  # the endpoint refuses them: ask without
                     self.want_logprobs = False
                     continue
                 attempt += 1
-                transient = name in _TRANSIENT or any(t in name for t in ("Timeout", "Connect"))
-                if not transient or attempt > self.retries or time.time() >= budget.deadline:
+                transient = is_transient(exc)
+                delay = min(self.backoff * 2 ** (attempt - 1), 30.0)
+                late = time.time() + delay >= budget.deadline
+                if not transient or attempt > self.retries or late:
                     where = endpoint_name(model)
                     raise ModelEndpointError(
                         f"model endpoint {where} failed"
                         + (f" after {attempt} attempts" if transient else "")
                         + f": {name}: {text.splitlines()[0] if text else ''}"
                     ) from exc
-                delay = min(self.backoff * 2 ** (attempt - 1), 30.0)
                 log.warning("model call failed (%s), retry %d in %.1fs", name, attempt, delay)
                 time.sleep(delay)
         generations = [g for g in result.generations[0] if isinstance(g, ChatGeneration)]
@@ -179,13 +221,18 @@ class Policy:
         return [Sample(text=_text(g.message), mean_logprob=_mean_logprob(g)) for g in generations]
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _text(message: BaseMessage) -> str:
+    """A reply's text, as valid Unicode: JSON can carry lone surrogates (``"\\ud800"``), which
+    no database driver, checkpointer or journal can encode; they become U+FFFD."""
     content = message.content
-    if isinstance(content, str):
-        return content
-    return "".join(
-        part.get("text", "") if isinstance(part, dict) else str(part) for part in content
-    )
+    if not isinstance(content, str):
+        content = "".join(
+            part.get("text", "") if isinstance(part, dict) else str(part) for part in content
+        )
+    return _SURROGATE.sub("\ufffd", content)
 
 
 def _usage(llm_output: dict | None, generations: list[ChatGeneration]) -> tuple[int, int]:
@@ -205,5 +252,15 @@ def _mean_logprob(generation: ChatGeneration) -> float | None:
     if not logprobs:
         return None
     content = logprobs.get("content") if isinstance(logprobs, dict) else None
-    values = [t["logprob"] for t in content or [] if t.get("logprob") is not None]
+    if not isinstance(content, list):
+        return None
+    # an endpoint may send anything here: keep finite numbers, and no probability above 1
+    values = [
+        min(float(t["logprob"]), 0.0)
+        for t in content
+        if isinstance(t, dict)
+        and isinstance(t.get("logprob"), (int, float))
+        and not isinstance(t.get("logprob"), bool)
+        and math.isfinite(t["logprob"])
+    ]
     return sum(values) / len(values) if values else None

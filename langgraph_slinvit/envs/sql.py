@@ -10,15 +10,30 @@ Isolation rules, enforced by the connections themselves:
 * **PostgreSQL**: every real statement runs in its own transaction, ``READ ONLY`` unless writes are
   allowed. A fork is a separate connection inside a transaction that is always rolled back; DDL
   is transactional there, so a rollout's ``DROP TABLE`` vanishes with the rollback.
-* **MySQL/MariaDB**: as PostgreSQL, but DDL commits implicitly even inside a read-only
-  transaction (verified on MariaDB 10.11). Forks, and the real environment when writes are not
-  allowed, therefore also refuse statements whose first keyword is DDL. This is the only place
-  where statement text is inspected.
+* **MySQL/MariaDB**: as PostgreSQL, but DDL, ``EXECUTE IMMEDIATE``, compound statements and
+  ``COMMIT`` end a transaction implicitly, even a read-only one (verified on MariaDB 10.11).
+  Forks, and the real environment when writes are not allowed, therefore only run statements
+  whose first keyword (after comments) is on a short list of queries and DML.
+
+On both servers one action is exactly one statement: psycopg is made to use the extended query
+protocol, where PostgreSQL refuses ``SELECT 1; COMMIT; DROP TABLE t``, and every connection is
+checked for that when it opens (fails closed). Statements that end or open transactions
+(``COMMIT``, ``ROLLBACK``, ``BEGIN``, ``RELEASE``...) are refused: the environment owns the
+transactions, and a ``COMMIT`` in a fork would make its writes real. The statement timeout is
+set again before every statement, so an action cannot lift it for the next one. Besides the
+first keyword, statement text is never inspected.
+
+The database user's privileges still apply: a PostgreSQL superuser can run
+``COPY ... TO PROGRAM`` and read server files even in a read-only transaction, and a MariaDB user
+with the FILE privilege can ``SELECT ... INTO OUTFILE``. Connect as a role that may only read
+(see ``docs/safety.md``).
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import logging
 import re
 import sqlite3
 import threading
@@ -34,12 +49,23 @@ from sqlalchemy.pool import StaticPool
 
 from langgraph_slinvit.envs.base import Observation, default_feedback_value, truncate
 
-_MYSQL_DDL = re.compile(
-    r"^\s*(create|drop|alter|truncate|rename|grant|revoke|lock|unlock|flush|install|uninstall|"
-    r"load|handler|set\s+global|set\s+password|shutdown|kill)\b",
+log = logging.getLogger(__name__)
+
+# MySQL/MariaDB forks and read-only environments run only these (first keyword after comments).
+_MYSQL_ALLOWED = re.compile(
+    r"(\(|(select|with|values|table|show|describe|desc|explain|insert|update|delete|replace)\b)",
     re.IGNORECASE,
 )
+# Statements that end or open a transaction: refused on every server environment.
+_TRANSACTION_CONTROL = re.compile(
+    r"(begin|start|commit|end|rollback|abort|savepoint|release|xa|prepare\s+transaction)\b",
+    re.IGNORECASE,
+)
+# MariaDB's per-statement override of the timeout (``SET STATEMENT max_statement_time=0 FOR ...``).
+_MYSQL_SET_STATEMENT = re.compile(r"set\s+statement\b", re.IGNORECASE)
 _SIGNATURE_ROWS = 10_000
+_NO_PARAMETERS = {"no_parameters": True}
+"""Run model SQL as written: with no parameter list, drivers do not parse ``%`` in it."""
 
 
 class SQLEnvironmentError(RuntimeError):
@@ -63,6 +89,56 @@ def _sqlite_authorizer(action: int, arg1: Any, arg2: Any, _db: Any, _trigger: An
 def _harden_sqlite(conn: sqlite3.Connection) -> None:
     conn.execute("PRAGMA trusted_schema=OFF")
     conn.set_authorizer(_sqlite_authorizer)
+
+
+def statement_start(sql: str, dialect: str) -> str:
+    """``sql`` without its leading blanks, semicolons and comments, as the server skips them.
+
+    PostgreSQL comments nest; MySQL's do not, and its executable comments (``/*! ...*/``,
+    ``/*M! ...*/``) are code, so the text is returned from there (no allowed keyword).
+    """
+    postgres = dialect == "postgresql"
+    i, n = 0, len(sql)
+    while i < n:
+        if sql[i].isspace() or sql[i] == ";":
+            i += 1
+        elif sql.startswith("--", i) or (not postgres and sql[i] == "#"):
+            end = sql.find("\n", i)
+            i = n if end < 0 else end + 1
+        elif sql.startswith("/*", i):
+            if not postgres and sql.startswith(("/*!", "/*M!"), i):
+                break
+            depth, i = 1, i + 2
+            while i < n and depth:
+                if postgres and sql.startswith("/*", i):
+                    depth, i = depth + 1, i + 2
+                elif sql.startswith("*/", i):
+                    depth, i = depth - 1, i + 2
+                else:
+                    i += 1
+        else:
+            break
+    return sql[i:]
+
+
+@functools.cache
+def _one_statement_cursor() -> type:
+    """A psycopg cursor that always uses the extended query protocol.
+
+    psycopg sends a query without parameters with the simple protocol, which runs every statement
+    in it (``SELECT 1; COMMIT; DROP TABLE t`` escapes a read-only transaction). In the extended
+    protocol PostgreSQL itself refuses more than one statement. ``_connect_server`` checks that
+    this holds on every connection, so a psycopg that no longer calls this hook fails closed.
+    """
+    import psycopg
+
+    class OneStatementCursor(psycopg.Cursor):  # type: ignore[type-arg]
+        def _execute_send(
+            self, query: Any, *, force_extended: bool = False, binary: bool | None = None
+        ) -> None:
+            super()._execute_send(query, force_extended=True, binary=binary)
+
+    return OneStatementCursor
 
 
 class SQLEnvironment:
@@ -103,6 +179,7 @@ class SQLEnvironment:
         self._sqlite: sqlite3.Connection | None = None
         self._conn: Connection | None = None
         self._savepoint: str | None = None
+        self._mysql_timeout = ""
         self.dialect = self.url.get_backend_name()
         if self.dialect == "sqlite":
             self._sqlite = self._open_sqlite_file()
@@ -142,7 +219,16 @@ class SQLEnvironment:
 
     def _open_server(self) -> Engine:
         try:
-            engine = create_engine(self.url, pool_pre_ping=True, pool_size=2, max_overflow=16)
+            connect_args: dict[str, Any] = {}
+            if self.dialect == "postgresql" and self.url.get_driver_name() == "psycopg":
+                connect_args = {"cursor_factory": _one_statement_cursor()}
+            engine = create_engine(
+                self.url,
+                pool_pre_ping=True,
+                pool_size=2,
+                max_overflow=16,
+                connect_args=connect_args,
+            )
         except (SQLAlchemyError, ImportError) as exc:
             raise SQLEnvironmentError(f"cannot use database URL {self.url!r}: {exc}") from exc
         return engine
@@ -155,17 +241,47 @@ class SQLEnvironment:
                 f"cannot connect to {self.url.render_as_string(hide_password=True)}: "
                 f"{str(exc).splitlines()[0]}"
             ) from exc
-        ms = int(self.timeout * 1000)
-        if self.dialect == "postgresql":
-            conn.exec_driver_sql(f"SET statement_timeout = {ms}")
-        elif self.dialect in ("mysql", "mariadb"):
-            is_maria = "mariadb" in str(conn.exec_driver_sql("SELECT VERSION()").scalar()).lower()
-            if is_maria:
-                conn.exec_driver_sql(f"SET SESSION max_statement_time = {self.timeout}")
-            else:
-                conn.exec_driver_sql(f"SET SESSION max_execution_time = {ms}")
+        try:
+            conn.exec_driver_sql("SELECT 1; SELECT 2", execution_options=_NO_PARAMETERS)
+            several = True
+        except SQLAlchemyError:
+            several = False
+        conn.rollback()
+        if several:
+            conn.close()
+            raise SQLEnvironmentError(
+                f"the driver {self.url.drivername!r} runs several statements in one call, so a "
+                "read-only transaction could be committed from inside an action; use "
+                "postgresql+psycopg:// or mysql+pymysql://"
+            )
+        if self.dialect in ("mysql", "mariadb"):
+            version = str(conn.exec_driver_sql("SELECT VERSION()").scalar()).lower()
+            self._mysql_timeout = (
+                "max_statement_time" if "mariadb" in version else "max_execution_time"
+            )
+        elif (
+            self.dialect == "postgresql"
+            and not self.is_fork
+            and conn.exec_driver_sql("SHOW is_superuser").scalar() == "on"
+        ):
+            log.warning(
+                "%s: connected as a superuser; read-only transactions do not stop COPY ... "
+                "TO PROGRAM or pg_read_file. Connect as a role that may only read.",
+                self.url.render_as_string(hide_password=True),
+            )
+        self._arm_timeout(conn, local=False)
         conn.commit()
         return conn
+
+    def _arm_timeout(self, conn: Connection, *, local: bool = True) -> None:
+        """(Re)set the statement timeout, so that no action can lift it for a later one."""
+        if self.dialect == "postgresql":
+            scope = "LOCAL " if local else ""
+            conn.exec_driver_sql(f"SET {scope}statement_timeout = {int(self.timeout * 1000)}")
+        elif self._mysql_timeout == "max_statement_time":  # MariaDB, in seconds
+            conn.exec_driver_sql(f"SET SESSION max_statement_time = {self.timeout}")
+        elif self._mysql_timeout:  # MySQL, in milliseconds (SELECT only)
+            conn.exec_driver_sql(f"SET SESSION max_execution_time = {int(self.timeout * 1000)}")
 
     # -- the protocol ------------------------------------------------------------------------
     def describe(self) -> str:
@@ -204,16 +320,30 @@ class SQLEnvironment:
         sql = action.strip().rstrip(";").strip()
         if not sql:
             return Observation(output="Error: empty statement", ok=False, error="empty statement")
-        if self._needs_ddl_guard() and _MYSQL_DDL.match(sql):
+        if "\x00" in sql:  # libpq would silently run only the text before it
             return Observation(
-                output="Refused: schema changes are not allowed here (read-only environment).",
-                ok=False,
-                refused=True,
-                error="ddl refused",
+                output="Error: the statement contains a NUL character", ok=False, error="NUL"
             )
         if self._sqlite is not None:
             return self._step_sqlite(sql)
+        start = statement_start(sql, self.dialect)
+        if _TRANSACTION_CONTROL.match(start):
+            return self._refuse(
+                "transactions are managed by the environment (no BEGIN/COMMIT/ROLLBACK)",
+                "transaction control refused",
+            )
+        if self.dialect in ("mysql", "mariadb") and _MYSQL_SET_STATEMENT.match(start):
+            return self._refuse("the statement timeout cannot be changed", "timeout override")
+        if self._needs_ddl_guard() and not _MYSQL_ALLOWED.match(start):
+            return self._refuse(
+                "only queries and data changes run here (schema changes and other statements "
+                "would commit implicitly; read-only environment)",
+                "ddl refused",
+            )
         return self._step_server(sql)
+
+    def _refuse(self, why: str, error: str) -> Observation:
+        return Observation(output=f"Refused: {why}.", ok=False, refused=True, error=error)
 
     def _needs_ddl_guard(self) -> bool:
         return self.dialect in ("mysql", "mariadb") and (self.is_fork or not self.allow_writes)
@@ -222,11 +352,11 @@ class SQLEnvironment:
         with self._lock, self.engine.connect() as conn:
             self._deadline = time.monotonic() + self.timeout
             try:
-                result = conn.exec_driver_sql(sql)
+                result = conn.exec_driver_sql(sql, execution_options=_NO_PARAMETERS)
                 obs = self._observe(result)
                 conn.commit()
                 return obs
-            except SQLAlchemyError as exc:
+            except (SQLAlchemyError, ValueError) as exc:  # ValueError: e.g. lone surrogates
                 conn.rollback()
                 return self._error(exc)
             finally:
@@ -241,11 +371,17 @@ class SQLEnvironment:
                     conn.begin()
                 if not self.allow_writes:
                     conn.exec_driver_sql("SET TRANSACTION READ ONLY")
-            elif not conn.in_transaction():
+            elif not conn.in_transaction():  # a fork whose transaction was lost stays read-only
                 conn.begin()
+                if self.dialect in ("mysql", "mariadb") or not self.allow_writes:
+                    conn.exec_driver_sql("SET TRANSACTION READ ONLY")
+            self._arm_timeout(conn)
             if self.is_fork:
                 conn.exec_driver_sql("SAVEPOINT slinvit_step")
-            result = conn.exec_driver_sql(sql)
+            options = _NO_PARAMETERS
+            if self.dialect in ("mysql", "mariadb"):  # unbuffered: read only the rows shown
+                options = {**_NO_PARAMETERS, "stream_results": True}
+            result = conn.exec_driver_sql(sql, execution_options=options)
             obs = self._observe(result)
             if self.is_fork:
                 conn.exec_driver_sql("RELEASE SAVEPOINT slinvit_step")
@@ -254,7 +390,7 @@ class SQLEnvironment:
             else:
                 conn.rollback()
             return obs
-        except SQLAlchemyError as exc:
+        except (SQLAlchemyError, ValueError) as exc:  # ValueError: e.g. lone surrogates
             if self.is_fork:
                 try:
                     conn.exec_driver_sql("ROLLBACK TO SAVEPOINT slinvit_step")
@@ -273,6 +409,7 @@ class SQLEnvironment:
             )
         columns = list(result.keys())
         rows = [tuple(r) for r in result.fetchmany(_SIGNATURE_ROWS + 1)]
+        result.close()  # SQLite: unlock the file; MariaDB: discard the unread rows
         more = len(rows) > _SIGNATURE_ROWS
         rows = rows[:_SIGNATURE_ROWS]
         return Observation(
@@ -293,11 +430,19 @@ class SQLEnvironment:
         lines.append(f"({total} rows" + (f", first {shown} shown)" if shown < len(rows) else ")"))
         return truncate("\n".join(lines), self.max_chars)
 
-    def _error(self, exc: SQLAlchemyError) -> Observation:
-        message = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+    def _error(self, exc: Exception) -> Observation:
+        lines = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+        message = lines[0] if lines else type(exc).__name__
         timed_out = "interrupted" in message.lower() or "timeout" in message.lower()
         readonly = any(
-            s in message.lower() for s in ("readonly", "read-only", "read only", "not authorized")
+            s in message.lower()
+            for s in (
+                "readonly",
+                "read-only",
+                "read only",
+                "not authorized",
+                "authorization denied",
+            )
         )
         if readonly:
             text = f"Refused: the database is read-only for this agent ({message})"
@@ -341,6 +486,7 @@ class SQLEnvironment:
         clone.allow_writes = self.allow_writes if read_only is None else not read_only
         clone.max_rows, clone.max_chars, clone.timeout = self.max_rows, self.max_chars, self.timeout
         clone.is_fork = True
+        clone._mysql_timeout = self._mysql_timeout
         clone._lock = threading.Lock()
         clone._deadline = float("inf")
         clone._schema = self._schema
