@@ -236,14 +236,33 @@ def _text(message: BaseMessage) -> str:
 
 
 def _usage(llm_output: dict | None, generations: list[ChatGeneration]) -> tuple[int, int]:
+    """Prompt and completion tokens of one request (counted once, not per choice).
+
+    llama-server reports only one choice's completion tokens for ``n > 1``; when every choice
+    carries per-token log-probabilities, their count is used if it is larger.
+    """
+    prompt = completion = 0
     usage = (llm_output or {}).get("token_usage") or {}
     if usage:
-        return int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)
-    if generations and isinstance(generations[0].message, AIMessage):
+        prompt, completion = (
+            int(usage.get("prompt_tokens") or 0),
+            int(usage.get("completion_tokens") or 0),
+        )
+    elif generations and isinstance(generations[0].message, AIMessage):
         meta = generations[0].message.usage_metadata
         if meta:
-            return int(meta.get("input_tokens", 0)), int(meta.get("output_tokens", 0))
-    return 0, 0
+            prompt, completion = int(meta.get("input_tokens", 0)), int(meta.get("output_tokens", 0))
+    counted = [_logprob_tokens(g) for g in generations]
+    if counted and all(c is not None for c in counted):
+        completion = max(completion, sum(c for c in counted if c is not None))
+    return prompt, completion
+
+
+def _logprob_tokens(generation: ChatGeneration) -> int | None:
+    info = generation.generation_info or {}
+    logprobs = info.get("logprobs") or generation.message.response_metadata.get("logprobs")
+    content = logprobs.get("content") if isinstance(logprobs, dict) else None
+    return len(content) if isinstance(content, list) else None
 
 
 def _mean_logprob(generation: ChatGeneration) -> float | None:

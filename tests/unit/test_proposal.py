@@ -97,3 +97,21 @@ def test_repeating_the_last_action_counts_as_submit() -> None:
     assert [(c.action, c.p_llm) for c in cands] == [(SUBMIT, 0.75), ("SELECT 2", 0.25)]
     plain = candidates_from_samples(samples, "sql", "agreement")
     assert normalize(plain[0].action) == "SELECT 1" and plain[0].count == 2
+
+
+def test_completion_tokens_count_every_choice() -> None:
+    from langchain_core.messages import AIMessage
+    from langchain_core.outputs import ChatGeneration
+
+    from langgraph_slinvit.policy import _usage
+
+    def gen(tokens: int) -> ChatGeneration:
+        lp = {"content": [{"token": "t", "logprob": -0.1}] * tokens}
+        return ChatGeneration(message=AIMessage("x"), generation_info={"logprobs": lp})
+
+    # like llama-server with n=3: usage counts one choice, the log-probabilities show all three
+    reported = {"token_usage": {"prompt_tokens": 40, "completion_tokens": 3}}
+    assert _usage(reported, [gen(3), gen(6), gen(2)]) == (40, 11)
+    # an endpoint that counts every choice itself is trusted
+    honest = {"token_usage": {"prompt_tokens": 40, "completion_tokens": 20}}
+    assert _usage(honest, [gen(3), gen(6), gen(2)]) == (40, 20)
