@@ -12,7 +12,7 @@ from langgraph_slinvit.paths import cache_root
 
 DEMO_QUESTION = "What are the names of the customers who have never placed an order?"
 DEMO_ANSWER = {"Edsger Dijkstra", "Margaret Hamilton"}
-DEMO_SHELL_TASK = "Count the lines of all .txt files in the notes folder, in total."
+DEMO_SHELL_TASK = "How many .txt files are in the notes folder?"
 
 
 def _cache_dir() -> Path:
