@@ -30,11 +30,19 @@ from langgraph_slinvit.proposal import Candidate, propose
 from langgraph_slinvit.search import (
     Hooks,
     SearchState,
-    evaluate_candidate,
+    evaluate_path,
+    expand_paths,
     score_paths,
     select_best,
 )
-from langgraph_slinvit.state import BranchState, InputState, OutputState, SlinvitState
+from langgraph_slinvit.state import (
+    BranchState,
+    InputState,
+    OutputState,
+    RolloutOutput,
+    RolloutState,
+    SlinvitState,
+)
 from langgraph_slinvit.value import ValueHook
 
 
@@ -227,26 +235,58 @@ def build_slinvit_graph(
             for cand, share in zip(candidates, shares, strict=True)
         ]
 
-    def rollout(branch: BranchState) -> dict:
-        b = branch["budget"]
-        budget = Budget(llm_calls=int(b["llm_calls"]), tokens=int(b["tokens"]),
-                        deadline=b["deadline"], rollouts=int(b["rollouts"]))  # fmt: skip
-        search_state = SearchState(
-            task=branch["task"],
-            context=branch["context"],
-            steps=branch["steps"],
-            horizon_left=branch["horizon_left"],
-        )
+    def _branch(branch: RolloutState) -> tuple[SearchState, Budget]:
+        """The branch's search state, and its budget less what the branch has spent."""
+        b, spent = branch["budget"], branch.get("usage") or {}
+        budget = Budget(
+            llm_calls=int(b["llm_calls"] - spent.get("llm_calls", 0)),
+            tokens=int(b["tokens"] - spent.get("prompt_tokens", 0)
+                       - spent.get("completion_tokens", 0)),
+            deadline=b["deadline"],
+            rollouts=int(b["rollouts"] - spent.get("rollouts", 0)),
+        )  # fmt: skip
+        state = SearchState(task=branch["task"], context=branch["context"],
+                            steps=branch["steps"], horizon_left=branch["horizon_left"])  # fmt: skip
+        return state, budget
+
+    def expand(branch: RolloutState) -> dict:
+        """Breadth-first expansion of this branch's candidate to depth N (in forks)."""
+        search_state, budget = _branch(branch)
         first = Candidate(**branch["candidate"])
-        results = evaluate_candidate(env, policy, search_state, first, cfg, budget, hooks)
-        paths = [r.to_dict() for r in results]
-        for path in paths:
-            _emit({"type": "rollout", "decision": branch["decision"], "path": path["actions"],
-                   "rollouts": [{"actions": r["actions"][len(branch["steps"]):],
-                                 "value": r["value"]} for r in path["rollouts"]]})  # fmt: skip
+        try:
+            leaves = expand_paths(env, policy, search_state, first, cfg, budget)
+            stopped = None
+        except BudgetExhausted as exc:
+            leaves, stopped = [[first]], exc.reason
+        return {"leaves": [[c.to_dict() for c in leaf] for leaf in leaves],
+                "stopped_by": stopped, "usage": budget.spent}  # fmt: skip
+
+    def simulate(branch: RolloutState) -> dict:
+        """M rollouts of the LLM policy from every leaf, each in its own fork."""
+        search_state, budget = _branch(branch)
+        paths = []
+        for leaf in branch["leaves"]:
+            path = [Candidate(**c) for c in leaf]
+            result = evaluate_path(env, policy, search_state, path, cfg, budget, hooks)
+            result.stopped_by = branch.get("stopped_by") or result.stopped_by
+            paths.append(result.to_dict())
         return {"paths": paths, "usage": budget.spent}
 
+    rollout_graph = StateGraph(RolloutState, input_schema=BranchState, output_schema=RolloutOutput)
+    rollout_graph.add_node("expand", expand)
+    rollout_graph.add_node("simulate", simulate)
+    rollout_graph.add_edge(START, "expand")
+    rollout_graph.add_edge("expand", "simulate")
+    rollout_graph.add_edge("simulate", END)
+
     def score(state: SlinvitState) -> dict:
+        # rollout events are sent here: custom events of a subgraph reach a parent's stream
+        # only with subgraphs=True
+        done = len(state["steps"])
+        for path in state.get("paths") or []:
+            _emit({"type": "rollout", "decision": state["decision"], "path": path["actions"],
+                   "rollouts": [{"actions": r["actions"][done:], "value": r["value"]}
+                                for r in path["rollouts"]]})  # fmt: skip
         scored = score_paths(state.get("paths") or [], cfg)
         _emit({"type": "scores", "decision": state["decision"],
                "paths": [{"actions": p["actions"], "prior": p["prior"], "v_hat": p["v_hat"],
@@ -336,7 +376,7 @@ def build_slinvit_graph(
     graph = StateGraph(SlinvitState, input_schema=InputState, output_schema=OutputState)
     graph.add_node("start", start)
     graph.add_node("propose", propose_node)
-    graph.add_node("rollout", rollout, input_schema=BranchState)
+    graph.add_node("rollout", rollout_graph.compile(name="rollout"), input_schema=BranchState)
     graph.add_node("score", score)
     graph.add_node("select", select)
     graph.add_node("act", act)

@@ -221,6 +221,44 @@ def rollout_values(
     return results, stopped
 
 
+def evaluate_path(
+    real_env: Environment,
+    policy: Policy,
+    state: SearchState,
+    path: Sequence[Candidate],
+    config: SlinvitConfig,
+    budget: Budget,
+    hooks: Hooks,
+) -> PathResult:
+    """Value one leaf path: run it in a fork, then roll out from its end (and ask the critic)."""
+    actions = [c.action for c in path]
+    fork = real_env.fork()
+    critic = None
+    try:
+        trajectory = apply_path(fork, state.steps, actions)
+        taken = sum(1 for a in actions if a != SUBMIT)
+        steps_left = 0 if actions[-1] == SUBMIT else state.horizon_left - taken
+        steps_left = min(steps_left, config.rollout_horizon)
+        rollouts, stopped = rollout_values(
+            fork, policy, state, trajectory, steps_left, config, budget, hooks
+        )
+        if config.value != "feedback" and hooks.oracle_reward is None:
+            try:
+                critic = critic_value(policy, state.task, trajectory, fork.language, budget)
+            except BudgetExhausted as exc:
+                stopped = stopped or exc.reason
+    finally:
+        fork.close()
+    return PathResult(
+        actions=actions,
+        p_llm=[c.p_llm for c in path],
+        leaf_output=trajectory[-1]["observation"]["output"] if trajectory else None,
+        rollouts=rollouts,
+        critic=critic,
+        stopped_by=stopped,
+    )
+
+
 def evaluate_candidate(
     real_env: Environment,
     policy: Policy,
@@ -239,35 +277,9 @@ def evaluate_candidate(
         stopped = None
     results = []
     for path in paths:
-        actions = [c.action for c in path]
-        fork = real_env.fork()
-        try:
-            trajectory = apply_path(fork, state.steps, actions)
-            taken = sum(1 for a in actions if a != SUBMIT)
-            steps_left = 0 if actions[-1] == SUBMIT else state.horizon_left - taken
-            steps_left = min(steps_left, config.rollout_horizon)
-            rollouts, why = rollout_values(
-                fork, policy, state, trajectory, steps_left, config, budget, hooks
-            )
-            critic = None
-            if config.value != "feedback" and hooks.oracle_reward is None:
-                try:
-                    critic = critic_value(policy, state.task, trajectory, fork.language, budget)
-                except BudgetExhausted as exc:
-                    why = why or exc.reason
-        finally:
-            fork.close()
-        leaf = trajectory[-1]["observation"]["output"] if trajectory else None
-        results.append(
-            PathResult(
-                actions=actions,
-                p_llm=[c.p_llm for c in path],
-                leaf_output=leaf,
-                rollouts=rollouts,
-                critic=critic,
-                stopped_by=stopped or why,
-            )
-        )
+        result = evaluate_path(real_env, policy, state, path, config, budget, hooks)
+        result.stopped_by = stopped or result.stopped_by
+        results.append(result)
     return results
 
 

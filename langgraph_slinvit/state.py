@@ -54,3 +54,20 @@ class BranchState(TypedDict):
     candidate: dict[str, Any]
     budget: dict[str, float]
     decision: int
+
+
+class RolloutState(BranchState, total=False):
+    """State inside one rollout branch (the ``rollout`` subgraph)."""
+
+    leaves: list[list[dict[str, Any]]]
+    """Leaf paths of the branch after expansion, as candidate dicts."""
+    stopped_by: str | None
+    paths: list[dict[str, Any]]
+    usage: Annotated[dict[str, float], add_usage]
+
+
+class RolloutOutput(TypedDict):
+    """What a branch gives back to the parent graph (merged by the parent's reducers)."""
+
+    paths: list[dict[str, Any]]
+    usage: dict[str, float]

@@ -145,10 +145,11 @@ def test_graph_shape_snapshot(shop_db: Path) -> None:
         [
             ("__start__", "start", False),
             ("start", "propose", False),
-            ("propose", "rollout", True),
+            ("propose", "rollout:expand", True),
             ("propose", "respond", True),
             ("propose", "propose", True),
-            ("rollout", "score", False),
+            ("rollout:expand", "rollout:simulate", False),
+            ("rollout:simulate", "score", False),
             ("score", "select", False),
             ("select", "act", False),
             ("act", "propose", True),
