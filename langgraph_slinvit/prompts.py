@@ -15,11 +15,8 @@ _NAMES = {
 }
 
 SYSTEM = """You are an expert {language} user working on a {place}.
-You solve the user's task one action at a time. Each reply is exactly one {language} action in \
-a fenced code block:
-```{language}
-<one {language} action>
-```
+You solve the user's task one action at a time. Each reply is exactly one {language} action, \
+written inside a fenced code block that starts with ```{language} and ends with ```.
 When the results so far already answer the task, reply with the single word {submit} instead."""
 
 CRITIC = """Task: {task}

@@ -13,6 +13,7 @@ from typing import Any
 
 from langchain_core.language_models import BaseLanguageModel
 from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.messages.tool import tool_call
 from langchain_core.outputs import ChatResult
 from langchain_openai import ChatOpenAI
 
@@ -197,7 +198,13 @@ def _with_fenced_tool_calls(result: ChatResult, tools: Any) -> ChatResult:
             continue
         calls = parse_fenced_json_tool_calls(str(message.content), tool_names=names)
         if calls:
-            gen.message = message.model_copy(update={"tool_calls": calls, "content": ""})
+            gen.message = AIMessage(
+                content="",
+                tool_calls=[tool_call(name=c["name"], args=c["args"], id=c["id"]) for c in calls],
+                response_metadata=message.response_metadata,
+                usage_metadata=message.usage_metadata,
+                id=message.id,
+            )
     return result
 
 

@@ -375,3 +375,21 @@ def test_never_raises_on_fence_like_text(text: str) -> None:
         assert set(call) == {"name", "args", "id"}
         assert isinstance(call["name"], str) and isinstance(call["args"], dict)
         json.dumps(call["args"])
+
+
+def test_fenced_json_tool_calls_become_valid_tool_calls() -> None:
+    from langchain_core.messages import AIMessage
+    from langchain_core.outputs import ChatGeneration, ChatResult
+
+    from langgraph_slinvit.local.chat import _with_fenced_tool_calls
+
+    text = '```json\n{"name": "execute", "arguments": {"command": "ls"}}\n```'
+    result = ChatResult(generations=[ChatGeneration(message=AIMessage(text))])
+    tools = [{"type": "function", "function": {"name": "execute", "parameters": {}}}]
+    (gen,) = _with_fenced_tool_calls(result, tools).generations
+    (call,) = gen.message.tool_calls
+    assert call["name"] == "execute" and call["args"] == {"command": "ls"}
+    assert call["type"] == "tool_call"  # what LangGraph's ToolNode requires
+    # without bound tools the text stays text
+    plain = ChatResult(generations=[ChatGeneration(message=AIMessage(text))])
+    assert _with_fenced_tool_calls(plain, None).generations[0].message.content == text
