@@ -1,0 +1,197 @@
+"""``slinvit bench`` (run one method on one suite) and ``slinvit bench report``.
+
+    slinvit bench --suite intercode-sql --method single --limit 40
+    slinvit bench --suite intercode-sql --method slinvit --limit 40 --oracle --json
+    slinvit bench report --out docs/results.md --plot docs/results.png
+
+Every method gets the same model, the same prompt context and the same budget of LLM calls per
+task (``--max-llm-calls``, default 20). ``--limit N`` takes N tasks from a shuffle seeded by
+``--sample-seed``, so every method sees the same tasks. Results go to an SQLite file
+(``--results``); tasks already there are skipped, so a run resumes and a rerun costs nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from langgraph_slinvit.bench.methods import METHODS
+from langgraph_slinvit.bench.suites import SUITES
+
+DEFAULT_RESULTS = "bench-results.sqlite"
+DEFAULT_LLM_CALLS = 20
+
+
+def add_bench_parser(sub: Any) -> argparse.ArgumentParser:
+    """Add ``bench`` (and its ``report`` subcommand) to the ``slinvit`` subparsers."""
+    from langgraph_slinvit.bench.suites.sql import DEFAULT_MARIADB_URL
+    from langgraph_slinvit.cli import _add_common
+
+    bench = sub.add_parser(
+        "bench",
+        help="benchmark SLINVIT against baselines (InterCode-SQL/Bash, BlocksWorld)",
+        description=__doc__.split("\n\n")[0],
+    )
+    bench.add_argument("--suite", choices=list(SUITES))
+    bench.add_argument("--method", choices=list(METHODS))
+    pick = bench.add_argument_group("tasks")
+    pick.add_argument("--limit", type=int, help="N tasks from a seeded shuffle (default: all)")
+    pick.add_argument("--tasks", help="explicit task indices or ids, comma-separated: 3,17,250")
+    pick.add_argument("--sample-seed", type=int, default=0, help="seed of the shuffle (default 0)")
+    pick.add_argument("--data", help="benchmark data folder (default: $SLINVIT_DATA_DIR or "
+                      "../shared/data)")  # fmt: skip
+    bench.add_argument("--oracle", action="store_true",
+                       help="slinvit only: use the benchmark reward (the gold answer) as the "
+                       "value; recorded as an ORACLE run")  # fmt: skip
+    bench.add_argument("--results", default=DEFAULT_RESULTS,
+                       help=f"results database (default {DEFAULT_RESULTS})")  # fmt: skip
+    bench.add_argument(
+        "--backend",
+        choices=["sqlite", "mariadb"],
+        default="sqlite",
+        help="intercode-sql: the Spider databases as SQLite files or on MariaDB",
+    )
+    bench.add_argument("--mariadb-url", default=DEFAULT_MARIADB_URL, help="MariaDB server URL")
+    base = bench.add_argument_group("baselines")
+    base.add_argument("--baseline-temperature", type=float, default=0.0,
+                      help="temperature of react and try-again (default 0)")  # fmt: skip
+    base.add_argument(
+        "--max-turns", type=int, default=10, help="react model calls / try-again turns (default 10)"
+    )
+    _add_common(bench)
+    bench.set_defaults(handler=run_command, max_llm_calls=DEFAULT_LLM_CALLS, bench_command=None)
+    reports = bench.add_subparsers(dest="bench_command", metavar="report")
+    report = reports.add_parser("report", help="markdown tables and a plot of the results")
+    report.add_argument("--results", default=DEFAULT_RESULTS)
+    report.add_argument("--out", default="docs/results.md", help="markdown file to write")
+    report.add_argument("--plot", default="docs/results.png", help="PNG plot to write")
+    report.add_argument("--no-plot", action="store_true", help="write no plot")
+    report.set_defaults(handler=report_command)
+    return bench
+
+
+def _task_list(text: str) -> list[int | str]:
+    items = [t.strip() for t in text.split(",") if t.strip()]
+    return [int(t) if t.isdigit() else t for t in items]
+
+
+def model_name(args: argparse.Namespace) -> str:
+    """The name the results are recorded under (known without starting the model)."""
+    if (
+        args.base_url
+        or args.api_key
+        or os.environ.get("OPENAI_BASE_URL")
+        or os.environ.get("OPENAI_API_KEY")
+    ):
+        return args.model or os.environ.get("SLINVIT_MODEL") or "gpt-4o-mini"
+    path = args.model_path or os.environ.get("SLINVIT_MODEL_PATH")
+    if path:
+        return f"local:{Path(path).name}"
+    from langgraph_slinvit.local.server import DEFAULT_MODEL_ALIAS
+
+    return f"local:{DEFAULT_MODEL_ALIAS}"
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """``slinvit bench --suite ... --method ...``."""
+    from langgraph_slinvit.bench.core import BenchSettings
+    from langgraph_slinvit.bench.results import ResultsDB
+    from langgraph_slinvit.bench.runner import run_bench, select_tasks
+    from langgraph_slinvit.bench.suites import make_suite
+    from langgraph_slinvit.benchmarks.spider_sqlite import SpiderDatabaseUnavailable
+    from langgraph_slinvit.cli import UserError, _config, _model
+
+    if not args.suite or not args.method:
+        raise UserError("slinvit bench needs --suite and --method (or: slinvit bench report)")
+    if args.limit is not None and args.tasks:
+        raise UserError("use either --limit or --tasks, not both")
+    if args.backend != "sqlite" and args.suite != "intercode-sql":
+        raise UserError("--backend applies to --suite intercode-sql only")
+    if args.oracle and args.method != "slinvit":
+        print(f"slinvit: note: --oracle changes only slinvit; {args.method} is "
+              f"{'always' if args.method == 'try-again' else 'never'} an oracle method",
+              file=sys.stderr)  # fmt: skip
+    settings = BenchSettings(
+        max_llm_calls=args.max_llm_calls,
+        max_tokens=args.max_tokens,
+        max_seconds=args.max_seconds,
+        temperature=args.temperature,
+        baseline_temperature=args.baseline_temperature,
+        max_turns=args.max_turns,
+        oracle=args.oracle,
+        slinvit=_config(args),
+    )
+    options: dict[str, Any] = {}
+    if args.suite == "intercode-sql":
+        options = {"backend": args.backend, "mariadb_url": args.mariadb_url}
+    suite = make_suite(args.suite, data_dir=args.data, **options)
+    try:
+        try:
+            tasks = select_tasks(
+                suite.tasks(),
+                limit=args.limit,
+                indices=_task_list(args.tasks) if args.tasks else None,
+                seed=args.sample_seed,
+            )
+        except ValueError as exc:
+            raise UserError(str(exc)) from exc
+        with ResultsDB(args.results) as db:
+            summary = run_bench(
+                suite, args.method, settings, lambda t: _model(args, t), model_name(args), db,
+                tasks, show_progress=not (args.quiet or args.json),
+            )  # fmt: skip
+    except SpiderDatabaseUnavailable as exc:
+        raise UserError(str(exc)) from exc
+    finally:
+        suite.close()
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        _print_summary(summary)
+    return 0
+
+
+def _print_summary(s: dict[str, Any]) -> None:
+    low, high = s["success_ci95"]
+    oracle = "ORACLE (saw the gold answer)" if s["oracle"] else "non-oracle"
+    print(f"{s['suite']} / {s['method']} ({oracle}), model {s['model']}, config {s['config_hash']}")
+    print(f"  success {s['successes']}/{s['n']} = {100 * s['success_rate']:.1f}% "
+          f"[95% CI {100 * low:.1f}-{100 * high:.1f}%]")  # fmt: skip
+    if "success_rate_non_empty_gold" in s:
+        print(f"  non-empty gold: {100 * s['success_rate_non_empty_gold']:.1f}% "
+              f"(n={s['n_non_empty_gold']}); ORDER-BY-only rule: "
+              f"{100 * s.get('success_rate_order_by_only', 0):.1f}%")  # fmt: skip
+    print(f"  per task: {s['mean_llm_calls']:.1f} LLM calls, {s['mean_tokens']:.0f} tokens, "
+          f"{s['mean_env_steps']:.1f} env steps, {s['mean_seconds']:.1f} s")  # fmt: skip
+    print(f"  ran {s['ran']}, resumed {s['skipped']}, errors {s['errors']}; results in "
+          f"{s['results']}")  # fmt: skip
+
+
+def report_command(args: argparse.Namespace) -> int:
+    """``slinvit bench report``."""
+    from langgraph_slinvit.bench.report import render_markdown, render_plot
+    from langgraph_slinvit.bench.results import ResultsDB
+    from langgraph_slinvit.cli import UserError
+
+    if not Path(args.results).is_file():
+        raise UserError(f"no results database at {args.results} (run slinvit bench first)")
+    with ResultsDB(args.results) as db:
+        rows = db.rows()
+    markdown = render_markdown(rows, source=args.results)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(markdown, encoding="utf-8")
+    written = [str(out)]
+    if not args.no_plot:
+        try:
+            written.append(str(render_plot(rows, args.plot)))
+        except ImportError:
+            print("slinvit: note: matplotlib is not installed; no plot written "
+                  "(pip install matplotlib)", file=sys.stderr)  # fmt: skip
+    print(markdown)
+    print(f"wrote {', '.join(written)}", file=sys.stderr)
+    return 0

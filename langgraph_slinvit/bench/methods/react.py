@@ -1,0 +1,160 @@
+"""``react``: LangChain's ``create_agent`` with one ``execute`` tool (a non-oracle baseline).
+
+The tool runs an action in the task's real environment and returns the observation. The agent
+makes at most ``max_turns`` model calls (``ModelCallLimitMiddleware``; never more than the LLM
+budget). Small models often write a tool call as JSON in a ```json fence instead of a real tool
+call: :class:`FencedToolCalls` turns such replies into ``tool_calls`` (the local model's
+``LocalChatOpenAI`` already does this) and renames a lone argument to ``action``. If the model
+answers without calling the tool, the last executed action is its answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from uuid import UUID
+
+from langchain.agents import create_agent
+from langchain.agents.middleware import AgentMiddleware, ModelCallLimitMiddleware, ModelResponse
+from langchain_core.callbacks import BaseCallbackHandler
+from langchain_core.messages import AIMessage, HumanMessage
+from langchain_core.messages.tool import tool_call
+from langchain_core.outputs import LLMResult
+from langchain_core.tools import StructuredTool
+
+from langgraph_slinvit.bench.core import BenchSettings, Job, MethodResult
+from langgraph_slinvit.bench.methods.common import clip, prompt_digest, run_real
+from langgraph_slinvit.local.chat import parse_fenced_json_tool_calls
+
+NAME = "react"
+TOOL = "execute"
+PLACES = {"sql": "SQL database", "bash": "Linux shell", "text": "puzzle (copy a legal action)"}
+SYSTEM = (
+    "You are an expert {language} user. Use the {tool} tool to run {language} actions on the "
+    "{place}, one action per call; you must call it before answering. When a result answers "
+    "the task, reply with a short final answer."
+)
+
+
+def config(settings: BenchSettings) -> dict[str, Any]:
+    return {
+        "temperature": settings.baseline_temperature,
+        "max_model_calls": _limit(settings),
+        "prompt": prompt_digest(SYSTEM),
+    }
+
+
+def is_oracle(settings: BenchSettings) -> bool:
+    return False
+
+
+def _limit(settings: BenchSettings) -> int:
+    return max(1, min(settings.max_turns, settings.max_llm_calls))
+
+
+class UsageCounter(BaseCallbackHandler):
+    """Counts chat-model requests and their tokens (once per request)."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.prompt_tokens = 0
+        self.completion_tokens = 0
+
+    def on_chat_model_start(
+        self, serialized: dict[str, Any], messages: list, *, run_id: UUID, **kwargs: Any
+    ) -> None:
+        self.calls += 1
+
+    def on_llm_end(self, response: LLMResult, *, run_id: UUID, **kwargs: Any) -> None:
+        prompt = completion = 0
+        first = (
+            response.generations[0][0] if response.generations and response.generations[0] else None
+        )
+        meta = getattr(getattr(first, "message", None), "usage_metadata", None)
+        if meta:
+            prompt, completion = int(meta.get("input_tokens", 0)), int(meta.get("output_tokens", 0))
+        else:
+            usage = (response.llm_output or {}).get("token_usage") or {}
+            prompt = int(usage.get("prompt_tokens") or 0)
+            completion = int(usage.get("completion_tokens") or 0)
+        self.prompt_tokens += prompt
+        self.completion_tokens += completion
+
+
+class FencedToolCalls(AgentMiddleware):
+    """Read tool calls a model wrote as fenced JSON, and name a lone argument ``action``."""
+
+    def wrap_model_call(self, request: Any, handler: Callable[[Any], ModelResponse]) -> Any:
+        response = handler(request)
+        if isinstance(response, AIMessage):
+            return _fix(response)
+        response.result = [_fix(m) if isinstance(m, AIMessage) else m for m in response.result]
+        return response
+
+
+def _fix(message: AIMessage) -> AIMessage:
+    """``message`` with well-formed ``tool_calls``: read from fenced JSON when it has none,
+    a lone argument renamed ``action``, and every call typed ``tool_call`` (a ``model_copy``
+    that skips validation, as ``LocalChatOpenAI`` makes, leaves the type out, and LangGraph's
+    ``ToolNode`` then does not recognise the calls)."""
+    calls = list(message.tool_calls)
+    content = message.content
+    if not calls:
+        calls = parse_fenced_json_tool_calls(str(message.content), tool_names=[TOOL])
+        if not calls:
+            return message
+        content = ""
+    fixed = []
+    for call in calls:
+        args = dict(call.get("args") or {})
+        strings = [v for v in args.values() if isinstance(v, str)]
+        if call.get("name") == TOOL and "action" not in args and len(strings) == 1:
+            args = {"action": strings[0]}
+        fixed.append(tool_call(name=call["name"], args=args, id=call.get("id")))
+    return message.model_copy(update={"tool_calls": fixed, "content": content})
+
+
+def run(job: Job) -> MethodResult:
+    settings = job.settings
+    env = job.env
+    steps: list[dict] = []
+
+    def execute(action: str) -> str:
+        return run_real(env, action, steps).output
+
+    tool = StructuredTool.from_function(
+        execute,
+        name=TOOL,
+        description=f"Run one {env.language} action in the task's environment; returns its result.",
+    )
+    place = PLACES.get(env.language, env.language + " environment")
+    agent = create_agent(
+        job.model(settings.baseline_temperature),
+        [tool],
+        system_prompt=SYSTEM.format(language=env.language, place=place, tool=TOOL),
+        middleware=[
+            FencedToolCalls(),
+            ModelCallLimitMiddleware(run_limit=_limit(settings), exit_behavior="end"),
+        ],
+    )
+    counter = UsageCounter()
+    prompt = f"Context:\n{job.context}\n\nTask: {job.task.text}"
+    out = agent.invoke(
+        {"messages": [HumanMessage(prompt)]},
+        config={"callbacks": [counter], "recursion_limit": 4 * _limit(settings) + 10},
+    )
+    messages = out.get("messages", [])
+    final = messages[-1] if messages else None
+    reply = str(final.content) if isinstance(final, AIMessage) else ""
+    return MethodResult(
+        steps=steps,
+        usage={
+            "llm_calls": float(counter.calls),
+            "prompt_tokens": float(counter.prompt_tokens),
+            "completion_tokens": float(counter.completion_tokens),
+            "env_steps": float(len(steps)),
+            "rollout_steps": 0.0,
+        },
+        oracle=False,
+        details={"final_reply": clip(reply), "messages": len(messages)},
+    )

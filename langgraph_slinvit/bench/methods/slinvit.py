@@ -1,0 +1,67 @@
+"""``slinvit``: the SLINVIT agent of this package (``create_slinvit_agent``).
+
+Non-oracle by default: its value is the suite's rule value if it has one (BlocksWorld), else
+execution feedback and agreement between rollouts. With ``--oracle`` the benchmark reward is its
+``oracle_reward`` (as in the reference code) and the run is recorded as an oracle run. The final
+summary call is switched off: it costs a call and does not change the episode.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from langgraph_slinvit.bench.core import BenchSettings, Job, MethodResult, usage_from
+from langgraph_slinvit.config import SlinvitConfig
+from langgraph_slinvit.graph import create_slinvit_agent
+
+NAME = "slinvit"
+_NOT_RESULTS = ("approve_writes", "journal_path", "retries", "retry_backoff", "extra")
+
+
+def agent_config(settings: BenchSettings) -> SlinvitConfig:
+    """SLINVIT's configuration for a benchmark run (the shared budgets, no summary call)."""
+    return replace(
+        settings.slinvit,
+        max_llm_calls=settings.max_llm_calls,
+        max_tokens=settings.max_tokens,
+        max_seconds=settings.max_seconds,
+        summarize_answer=False,
+    )
+
+
+def config(settings: BenchSettings) -> dict[str, Any]:
+    cfg = agent_config(settings).to_dict()
+    return {**{k: v for k, v in cfg.items() if k not in _NOT_RESULTS}, "oracle": settings.oracle}
+
+
+def is_oracle(settings: BenchSettings) -> bool:
+    return settings.oracle
+
+
+def run(job: Job) -> MethodResult:
+    cfg = agent_config(job.settings)
+    oracle = job.settings.oracle
+    agent = create_slinvit_agent(
+        job.model(cfg.temperature),
+        job.env,
+        config=cfg,
+        value_fn=job.suite.value_fn(job.task),
+        oracle_reward=job.suite.oracle_hook(job.task) if oracle else None,
+    )
+    out = agent.invoke({"messages": [("user", job.task.text)]})
+    steps = [
+        {"action": s["action"], "observation": s["observation"]}
+        for s in out.get("steps", [])
+        if s.get("action")
+    ]
+    usage = out.get("usage", {})
+    return MethodResult(
+        steps=steps,
+        usage=usage_from(usage),
+        oracle=oracle,
+        details={
+            "stop_reason": out.get("stop_reason", ""),
+            "rollouts": usage.get("rollouts", 0),
+        },
+    )

@@ -1,0 +1,78 @@
+"""InterCode-Bash (NL2Bash): 200 tasks over four file systems, each episode in its own sandbox.
+
+The reward is InterCode's: file-system changes, contents of added files and the similarity of
+the last command's output, against the gold command run in a fresh root (computed once per
+task). Needs bubblewrap (``langgraph_slinvit.envs.sandbox``).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from langgraph_slinvit.bench.core import BenchTask, Evaluation
+from langgraph_slinvit.benchmarks.bash_reward import BashEpisodeResult, compute_bash_reward
+from langgraph_slinvit.benchmarks.bash_task_env import (
+    BashTaskEnvironment,
+    episode_result,
+    oracle_reward_hook,
+    run_gold,
+)
+from langgraph_slinvit.benchmarks.data import BashTask, load_bash_tasks
+from langgraph_slinvit.envs.base import Environment
+from langgraph_slinvit.value import ValueHook
+
+
+class BashSuite:
+    """InterCode-Bash tasks in :class:`BashTaskEnvironment` sandboxes."""
+
+    name = "intercode-bash"
+    language = "bash"
+    reward_rule = (
+        "InterCode's Bash reward: a third each for file-system changes, added files' contents "
+        "and the last command's output similarity (TF-IDF), plus 0.01"
+    )
+
+    def __init__(self, *, data_dir: str | os.PathLike[str] | None = None) -> None:
+        self.data_dir = data_dir
+        self._gold: dict[str, BashEpisodeResult] = {}
+
+    def tasks(self) -> list[BenchTask]:
+        return [
+            BenchTask(t.task_id, i, t.question, f"fs{t.fs}", t)
+            for i, t in enumerate(load_bash_tasks(self.data_dir))
+        ]
+
+    def settings(self) -> dict[str, Any]:
+        return {}
+
+    def make_env(self, task: BenchTask) -> Environment:
+        return BashTaskEnvironment(task.raw, data_dir=self.data_dir)
+
+    def gold(self, task: BashTask) -> BashEpisodeResult:
+        """ORACLE: the gold command's result in a fresh root (cached)."""
+        if task.task_id not in self._gold:
+            self._gold[task.task_id] = run_gold(task, data_dir=self.data_dir)
+        return self._gold[task.task_id]
+
+    def evaluate(self, task: BenchTask, env: Environment, steps: list[dict]) -> Evaluation:
+        if not isinstance(env, BashTaskEnvironment):
+            raise TypeError("the InterCode-Bash suite needs its own BashTaskEnvironment")
+        parts = compute_bash_reward(episode_result(env), self.gold(task.raw))
+        return Evaluation(
+            reward=parts.reward,
+            details={
+                "file_diff": parts.file_diff,
+                "file_changes": parts.file_changes,
+                "answer_similarity": parts.answer_similarity,
+            },
+        )
+
+    def oracle_hook(self, task: BenchTask) -> ValueHook:
+        return oracle_reward_hook(task.raw, data_dir=self.data_dir, gold=self.gold(task.raw))
+
+    def value_fn(self, task: BenchTask) -> ValueHook | None:
+        return None
+
+    def close(self) -> None:
+        self._gold.clear()

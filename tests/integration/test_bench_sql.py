@@ -1,0 +1,187 @@
+"""``slinvit bench`` end to end on two real Spider tasks (SQLite), with a scripted model.
+
+Task 3 (``orchestra``) is answered with its gold SQL (success), task 8 (``cre_Doc_Template_Mgt``)
+with a query that runs but returns the wrong rows (failure), by every method.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+from langchain_core.messages import BaseMessage, ToolMessage
+
+from langgraph_slinvit import cli, models
+from langgraph_slinvit.bench.core import BenchSettings
+from langgraph_slinvit.bench.methods import METHODS
+from langgraph_slinvit.bench.results import ResultsDB
+from langgraph_slinvit.bench.runner import run_bench, select_tasks
+from langgraph_slinvit.bench.suites.sql import SqlSuite
+from langgraph_slinvit.benchmarks.spider_sqlite import build_spider_sqlite
+from langgraph_slinvit.config import SlinvitConfig
+from langgraph_slinvit.testing import ScriptedChatModel
+
+RIGHT_TASK, WRONG_TASK = 3, 8
+WRONG_SQL = "SELECT 1"
+SMALL_SEARCH = SlinvitConfig(k=2, rollouts=1, horizon=3)
+
+
+@pytest.fixture(scope="session")
+def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A cache root holding the Spider SQLite files (built once per session)."""
+    root = tmp_path_factory.mktemp("slinvit-cache")
+    build_spider_sqlite(root / "spider_sqlite")
+    return root
+
+
+@pytest.fixture
+def suite(cache_dir: Path) -> SqlSuite:
+    return SqlSuite(sqlite_dir=cache_dir / "spider_sqlite")
+
+
+def answering_model(suite: SqlSuite) -> ScriptedChatModel:
+    """Gold SQL for the right task, a wrong query for the other; tool calls as fenced JSON for
+    the ReAct agent; a top score for every reflection."""
+    tasks = suite.tasks()
+    answers = {
+        tasks[RIGHT_TASK].text: tasks[RIGHT_TASK].raw.gold,
+        tasks[WRONG_TASK].text: WRONG_SQL,
+    }
+
+    def responder(messages: Sequence[BaseMessage], n: int) -> list[str]:
+        system, last = str(messages[0].content), str(messages[-1].content)
+        sql = next(a for q, a in answers.items() if any(q in str(m.content) for m in messages))
+        if "execute tool" in system:
+            if any(isinstance(m, ToolMessage) for m in messages):
+                return ["The result above answers the question."] * n
+            call = {"name": "execute", "arguments": {"query": sql}}
+            return [f"```json\n{json.dumps(call)}\n```"] * n
+        if "Score:" in last:
+            return ["Score: 10"] * n
+        return [f"```sql\n{sql}\n```"] * n
+
+    return ScriptedChatModel(responder=responder, calls=[])
+
+
+def run(suite: SqlSuite, method: str, db: ResultsDB, model: ScriptedChatModel, **kw) -> dict:
+    settings = BenchSettings(slinvit=SMALL_SEARCH, **kw)
+    tasks = select_tasks(suite.tasks(), indices=[RIGHT_TASK, WRONG_TASK])
+    return run_bench(suite, method, settings, lambda t: model, "scripted", db, tasks,
+                     show_progress=False)  # fmt: skip
+
+
+@pytest.mark.parametrize("method", list(METHODS))
+def test_method_succeeds_with_gold_and_fails_with_a_wrong_query(
+    method: str, suite: SqlSuite, tmp_path: Path
+) -> None:
+    model = answering_model(suite)
+    with ResultsDB(tmp_path / "results.sqlite") as db:
+        summary = run(suite, method, db, model)
+        rows = {r.task_id: r for r in db.rows()}
+    assert summary["n"] == 2 and summary["successes"] == 1 and summary["errors"] == 0
+    right, wrong = rows["spider-dev-0003"], rows["spider-dev-0008"]
+    assert right.success and right.reward == 1.0
+    assert not wrong.success and wrong.reward == 0.0
+    assert right.actions[-1].rstrip(";") == suite.tasks()[RIGHT_TASK].raw.gold.rstrip(";")
+    assert wrong.actions[-1] == WRONG_SQL
+    assert right.oracle is wrong.oracle is (method == "try-again")
+    assert right.gold_empty is False and right.difficulty == "easy"
+    assert "reward_order_by_only" in right.details
+    for row in rows.values():
+        assert 1 <= row.llm_calls <= 20
+        assert row.prompt_tokens > 0 and row.completion_tokens > 0
+        assert row.env_steps >= 1 and row.seconds >= 0
+    if method == "try-again":  # the wrong query gets reward 0 every turn: all 10 turns are used
+        assert wrong.llm_calls == 10 and wrong.details["method"]["rewards"] == [0.0] * 10
+    if method == "lats":  # evaluations run in forks only; the chosen node runs for real once
+        assert wrong.rollout_steps >= 1 and wrong.env_steps == 1
+
+
+def test_a_second_run_resumes_without_any_model_call(suite: SqlSuite, tmp_path: Path) -> None:
+    model = answering_model(suite)
+    with ResultsDB(tmp_path / "results.sqlite") as db:
+        first = run(suite, "slinvit", db, model)
+        calls = len(model.calls)
+        built = []
+
+        def factory(temperature: float) -> ScriptedChatModel:
+            built.append(temperature)
+            return model
+
+        tasks = select_tasks(suite.tasks(), indices=[RIGHT_TASK, WRONG_TASK])
+        again = run_bench(suite, "slinvit", BenchSettings(slinvit=SMALL_SEARCH), factory,
+                          "scripted", db, tasks, show_progress=False)  # fmt: skip
+    assert first["ran"] == 2 and again["ran"] == 0 and again["skipped"] == 2
+    assert len(model.calls) == calls and built == []  # no model was even built
+    assert again["success_rate"] == first["success_rate"] == 0.5
+
+
+def test_oracle_runs_are_recorded_apart(suite: SqlSuite, tmp_path: Path) -> None:
+    model = answering_model(suite)
+    with ResultsDB(tmp_path / "results.sqlite") as db:
+        plain = run(suite, "slinvit", db, model)
+        oracle = run(suite, "slinvit", db, model, oracle=True)
+        rows = db.rows()
+    assert plain["config_hash"] != oracle["config_hash"]
+    assert not plain["oracle"] and oracle["oracle"] and oracle["ran"] == 2
+    assert sorted(r.oracle for r in rows) == [False, False, True, True]
+
+
+@pytest.fixture
+def cli_env(cache_dir: Path, suite: SqlSuite, monkeypatch: pytest.MonkeyPatch) -> ScriptedChatModel:
+    """The CLI's model is the scripted one; the Spider files come from the session cache."""
+    model = answering_model(suite)
+    monkeypatch.setenv("SLINVIT_CACHE_DIR", str(cache_dir))
+    monkeypatch.setattr(models, "chat_model", lambda **kwargs: model)
+    return model
+
+
+def bench(args: list[str], results: Path) -> int:
+    return cli.main(["bench", "--suite", "intercode-sql", "--tasks", f"{RIGHT_TASK},{WRONG_TASK}",
+                     "--results", str(results), "--k", "2", "--rollouts", "1", "--horizon", "3",
+                     *args])  # fmt: skip
+
+
+def test_cli_json_prints_one_summary_object(cli_env, tmp_path: Path, capsys) -> None:
+    results = tmp_path / "results.sqlite"
+    assert bench(["--method", "slinvit", "--oracle", "--json"], results) == 0
+    summary = json.loads(capsys.readouterr().out)  # the whole of stdout is one object
+    assert summary["suite"] == "intercode-sql" and summary["method"] == "slinvit"
+    assert summary["oracle"] is True and summary["n"] == 2 and summary["success_rate"] == 0.5
+    assert summary["model"] == "local:qwen2.5-coder-1.5b-instruct"
+    for key in ("mean_llm_calls", "mean_prompt_tokens", "mean_completion_tokens", "mean_tokens"):
+        assert summary[key] > 0
+    with sqlite3.connect(results) as conn:
+        assert conn.execute("SELECT DISTINCT oracle FROM results").fetchall() == [(1,)]
+
+
+def test_cli_report_labels_oracle_rows_and_writes_a_png(cli_env, tmp_path: Path, capsys) -> None:
+    results = tmp_path / "results.sqlite"
+    for method in ("single", "try-again"):
+        assert bench(["--method", method, "--quiet"], results) == 0
+    assert bench(["--method", "slinvit", "--oracle", "--quiet"], results) == 0
+    capsys.readouterr()
+    out, plot = tmp_path / "docs" / "results.md", tmp_path / "docs" / "results.png"
+    code = cli.main(["bench", "report", "--results", str(results), "--out", str(out),
+                     "--plot", str(plot)])  # fmt: skip
+    assert code == 0
+    text = out.read_text()
+    assert "## intercode-sql" in text and "## intercode-sql" in capsys.readouterr().out
+    table = [line for line in text.splitlines() if line.startswith("| ")]
+    single = next(line for line in table if line.startswith("| single |"))
+    assert "| no |" in single and "50.0% [" in single
+    assert any(line.startswith("| try-again (ORACLE) | yes |") for line in table)
+    assert any(line.startswith("| slinvit (ORACLE) | yes |") for line in table)
+    assert "non-empty gold" in text and "ORDER-BY-only" in text and "Spider hardness" in text
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_cli_errors_are_one_line(cli_env, tmp_path: Path, capsys) -> None:
+    assert cli.main(["bench", "--suite", "intercode-sql", "--method", "single", "--limit", "1",
+                     "--tasks", "3", "--results", str(tmp_path / "r.sqlite")]) == 2  # fmt: skip
+    assert "either --limit or --tasks" in capsys.readouterr().err
+    assert cli.main(["bench", "report", "--results", str(tmp_path / "missing.sqlite")]) == 2
+    assert "no results database" in capsys.readouterr().err

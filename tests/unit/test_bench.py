@@ -1,0 +1,243 @@
+"""The benchmark's pieces: sampling, statistics, the results database, LATS, ReAct's tool-call
+repair, the report, the parser; and the BlocksWorld and InterCode-Bash suites end to end."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+from langchain_core.messages import AIMessage, BaseMessage
+
+from langgraph_slinvit import cli
+from langgraph_slinvit.bench.core import BenchSettings, BenchTask, Job
+from langgraph_slinvit.bench.methods import lats
+from langgraph_slinvit.bench.methods.react import _fix
+from langgraph_slinvit.bench.report import render_markdown
+from langgraph_slinvit.bench.results import ResultRow, ResultsDB, config_hash
+from langgraph_slinvit.bench.runner import run_bench, select_tasks
+from langgraph_slinvit.bench.stats import wilson_interval
+from langgraph_slinvit.bench.suites import make_suite
+from langgraph_slinvit.bench.suites.sql import answer_query
+from langgraph_slinvit.config import SlinvitConfig
+from langgraph_slinvit.envs.base import Observation
+from langgraph_slinvit.testing import ScriptedChatModel
+
+# -- statistics, sampling, hashing ----------------------------------------------------------
+
+
+def test_wilson_interval_matches_known_values() -> None:
+    assert wilson_interval(0, 0) == (0.0, 0.0)
+    low, high = wilson_interval(5, 10)
+    assert low == pytest.approx(0.2366, abs=1e-4) and high == pytest.approx(0.7634, abs=1e-4)
+    low, high = wilson_interval(0, 3)
+    assert low == 0.0 and high == pytest.approx(0.5615, abs=1e-4)
+    low, high = wilson_interval(26, 40)
+    assert low < 26 / 40 < high and high - low == pytest.approx(0.29, abs=0.01)
+
+
+def _tasks(n: int) -> list[BenchTask]:
+    return [BenchTask(f"t{i:03d}", i, f"task {i}", "easy", None) for i in range(n)]
+
+
+def test_the_sample_is_fixed_by_its_seed() -> None:
+    tasks = _tasks(100)
+    first = select_tasks(tasks, limit=10, seed=0)
+    assert first == select_tasks(tasks, limit=10, seed=0)  # every method sees the same tasks
+    assert first != select_tasks(tasks, limit=10, seed=1)
+    assert select_tasks(tasks, limit=20, seed=0)[:10] == first  # a larger sample extends it
+    assert [t.index for t in select_tasks(tasks, indices=[3, "t017", 50])] == [3, 17, 50]
+    assert len(select_tasks(tasks)) == 100
+    with pytest.raises(ValueError, match="out of range"):
+        select_tasks(tasks, indices=[100])
+
+
+def test_config_hash_is_stable_and_order_free() -> None:
+    assert config_hash({"a": 1, "b": [1, 2]}) == config_hash({"b": [1, 2], "a": 1})
+    assert config_hash({"a": 1}) != config_hash({"a": 2})
+
+
+# -- results database ----------------------------------------------------------------------
+
+
+def _row(task: str, method: str = "single", **kw: Any) -> ResultRow:
+    fields: dict[str, Any] = dict(
+        suite="intercode-sql", method=method, model="m", config_hash="h", task_id=task,
+        task_index=int(task[1:]), difficulty="easy", oracle=False, success=True, reward=1.0,
+        gold_empty=False, llm_calls=1, prompt_tokens=10, completion_tokens=5, env_steps=1,
+        rollout_steps=0, seconds=0.1, details={"success_order_by_only": True},
+    )  # fmt: skip
+    fields.update(kw)
+    return ResultRow(**fields)
+
+
+def test_results_round_trip_and_errors_are_retried(tmp_path: Path) -> None:
+    with ResultsDB(tmp_path / "r.sqlite") as db:
+        db.put(_row("t001", actions=["SELECT 1"], config={"x": 1}))
+        db.put(_row("t002", success=False, reward=0.0, error="boom"))
+        assert db.done("intercode-sql", "single", "m", "h") == {"t001"}
+        row = db.rows(task_ids=["t001"])[0]
+        assert row.actions == ["SELECT 1"] and row.config == {"x": 1} and row.success is True
+        assert row.gold_empty is False and row.created_at
+        db.put(_row("t002"))  # a rerun replaces the errored row
+        assert db.done("intercode-sql", "single", "m", "h") == {"t001", "t002"}
+        assert len(db.rows()) == 2
+
+
+# -- the SQL answer rule -------------------------------------------------------------------
+
+
+def _step(action: str, obs: Observation) -> dict:
+    return {"action": action, "observation": obs.to_dict()}
+
+
+def test_the_sql_answer_is_the_last_query_that_returned_rows() -> None:
+    rows = Observation("a", details={"rows": 1, "columns": ["a"]})
+    empty = Observation("(no rows)", empty=True, details={"rows": 0, "columns": ["a"]})
+    error = Observation("Error", ok=False, error="no such table")
+    write = Observation("OK (1 rows affected)", details={"rows_affected": 1})
+    steps = [_step("SELECT 1", rows), _step("SELECT 2", empty), _step("SELECT x", error)]
+    assert answer_query(steps) == "SELECT 2"
+    assert answer_query([*steps, _step("UPDATE t SET a=1", write)]) == "SELECT 2"
+    assert answer_query([_step("SELECT x", error)]) is None
+
+
+# -- ReAct's repair of tool calls ----------------------------------------------------------
+
+
+def test_fenced_json_becomes_a_typed_tool_call_with_an_action_argument() -> None:
+    text = '```json\n{"name": "execute", "arguments": {"query": "SELECT 1"}}\n```'
+    fixed = _fix(AIMessage(text))
+    assert fixed.content == ""
+    assert fixed.tool_calls == [
+        {"name": "execute", "args": {"action": "SELECT 1"}, "id": fixed.tool_calls[0]["id"],
+         "type": "tool_call"}
+    ]  # fmt: skip
+    untyped = AIMessage("").model_copy(
+        update={"tool_calls": [{"name": "execute", "args": {"action": "ls"}, "id": "c1"}]}
+    )
+    assert _fix(untyped).tool_calls[0]["type"] == "tool_call"
+    assert _fix(AIMessage("The answer is 3.")).tool_calls == []
+
+
+# -- LATS on a toy environment ------------------------------------------------------------
+
+
+class ToyEnv:
+    """Actions echo themselves; only ``good`` is right."""
+
+    language = "bash"
+
+    def __init__(self) -> None:
+        self.ran: list[str] = []
+
+    def describe(self) -> str:
+        return "a toy"
+
+    def step(self, action: str) -> Observation:
+        self.ran.append(action)
+        return Observation(output=f"you ran {action}")
+
+    def fork(self) -> ToyEnv:
+        return ToyEnv()
+
+    def feedback_value(self, obs: Observation) -> float:
+        return 1.0
+
+    def close(self) -> None:
+        pass
+
+
+def test_lats_searches_in_forks_and_runs_the_best_node_for_real() -> None:
+    def responder(messages: Sequence[BaseMessage], n: int) -> list[str]:
+        body = str(messages[-1].content)
+        if "Score:" in body:
+            last = body.rsplit("Result", 1)[-1]
+            return ["Score: 8" if "good" in last else "Score: 2"] * n
+        return ["```bash\nbad\n```", "```bash\ngood\n```"][:n]
+
+    model = ScriptedChatModel(responder=responder, calls=[])
+    env = ToyEnv()
+    settings = BenchSettings(max_llm_calls=9, slinvit=SlinvitConfig(horizon=3))
+    task = BenchTask("toy", 0, "do the good thing", "easy", None)
+    job = Job(None, task, env, env.describe(), settings, lambda t: model)  # type: ignore[arg-type]
+    result = lats.run(job)
+    assert result.actions[-1] == "good"  # the best-valued node (the deeper on ties)
+    assert env.ran == result.actions  # only the chosen node's actions ran for real
+    assert result.usage["llm_calls"] <= 9 and result.usage["rollout_steps"] >= 2
+    assert result.details["stop_reason"] == "max_llm_calls" and not result.oracle
+    assert all(call["n"] in (1, 2) for call in model.calls)
+
+
+# -- report and parser ---------------------------------------------------------------------
+
+
+def test_report_keeps_oracle_rows_apart_and_orders_difficulty() -> None:
+    rows = [
+        _row("t001", difficulty="extra", success=False, reward=0.0),
+        _row("t002", difficulty="easy"),
+        _row("t001", method="try-again", oracle=True, difficulty="extra", config_hash="o"),
+        _row("t002", method="try-again", oracle=True, difficulty="easy", config_hash="o"),
+    ]
+    text = render_markdown(rows, source="r.sqlite")
+    table = [line for line in text.splitlines() if line.startswith("| single") or
+             line.startswith("| try-again")]  # fmt: skip
+    assert table[0].startswith("| single | no |") and "50.0% [" in table[0]
+    assert table[1].startswith("| try-again (ORACLE) | yes |") and "100.0% [" in table[1]
+    assert "| method | oracle | easy | extra |" in text
+    assert "paired (2 common tasks)" in text and "Oracle" in text
+
+
+def test_bench_parser_defaults_and_report_subcommand() -> None:
+    parser = cli.build_parser()
+    args = parser.parse_args(["bench", "--suite", "blocksworld", "--method", "lats"])
+    assert (
+        args.max_llm_calls == 20
+        and args.sample_seed == 0
+        and args.handler.__name__ == ("run_command")
+    )
+    report = parser.parse_args(["bench", "report", "--out", "x.md"])
+    assert report.handler.__name__ == "report_command" and report.plot == "docs/results.png"
+
+
+# -- BlocksWorld and InterCode-Bash suites -------------------------------------------------
+
+
+def test_blocksworld_try_again_follows_the_gold_plan_to_a_validated_success(
+    tmp_path: Path,
+) -> None:
+    suite = make_suite("blocksworld")
+    tasks = select_tasks(suite.tasks(), indices=[0])
+    plan = [a for a in tasks[0].raw.gold_plan.split("\n") if a]
+
+    def responder(messages: Sequence[BaseMessage], n: int) -> list[str]:
+        done = len(re.findall(r"^Action \d+:", str(messages[-1].content), re.M))
+        return [f"```text\n{plan[done] if done < len(plan) else 'SUBMIT'}\n```"] * n
+
+    model = ScriptedChatModel(responder=responder, calls=[])
+    with ResultsDB(tmp_path / "r.sqlite") as db:
+        summary = run_bench(suite, "try-again", BenchSettings(), lambda t: model, "scripted", db,
+                            tasks, show_progress=False)  # fmt: skip
+        row = db.rows()[0]
+    assert summary["success_rate"] == 1.0 and row.oracle
+    assert row.difficulty == f"len {len(plan)}" and row.details["plan_length"] == len(plan)
+    assert row.llm_calls == len(plan)  # stops at reward 1
+
+
+def test_bash_single_gold_command_scores_one(tmp_path: Path) -> None:
+    from langgraph_slinvit.envs.sandbox import sandbox_available
+
+    ok, why = sandbox_available()
+    if not ok:
+        pytest.skip(why)
+    suite = make_suite("intercode-bash")
+    tasks = select_tasks(suite.tasks(), indices=["nl2bash-fs4-006"])
+    model = ScriptedChatModel(script=[f"```bash\n{tasks[0].raw.gold}\n```"], calls=[])
+    with ResultsDB(tmp_path / "r.sqlite") as db:
+        summary = run_bench(suite, "single", BenchSettings(), lambda t: model, "scripted", db,
+                            tasks, show_progress=False)  # fmt: skip
+    assert summary["success_rate"] == 1.0 and summary["mean_llm_calls"] == 1
+    assert json.dumps(summary)  # a JSON-able summary
