@@ -14,6 +14,7 @@ import pytest
 from langgraph_slinvit.benchmarks.data import load_sql_tasks
 from langgraph_slinvit.benchmarks.spider_sqlite import (
     SpiderDatabaseUnavailable,
+    _connect_mysql,
     build_spider_sqlite,
     dump_path,
     load_spider_mariadb,
@@ -46,18 +47,7 @@ def loaded() -> list[str]:
 
 
 def _connect():
-    import pymysql
-    from sqlalchemy.engine import make_url
-
-    u = make_url(URL)
-    return pymysql.connect(
-        host=u.host or "127.0.0.1",
-        port=u.port or 3306,
-        user=u.username or "root",
-        password=u.password or "",
-        charset="utf8mb4",
-        autocommit=True,
-    )
+    return _connect_mysql(URL)
 
 
 def _case_mismatch(err: Exception, gold: str, tables: set[str]) -> bool:
