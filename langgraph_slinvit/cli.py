@@ -40,7 +40,17 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     s.add_argument("--rollouts", type=int, default=d.rollouts, help=f"M (default {d.rollouts})")
     s.add_argument("--horizon", type=int, default=d.horizon, help=f"H (default {d.horizon})")
     s.add_argument("--lam", type=float, default=d.lam, help=f"lambda (default {d.lam})")
+    s.add_argument("--rollout-horizon", type=int, default=d.rollout_horizon,
+                   help=f"simulated actions per rollout (default {d.rollout_horizon})")  # fmt: skip
+    s.add_argument("--samples", type=int, default=d.samples,
+                   help="n: samples per proposal request (default max(k, 4))")  # fmt: skip
     s.add_argument("--value", choices=["feedback", "critic", "feedback+critic"], default=d.value)
+    s.add_argument("--p-llm", choices=["auto", "logprob", "agreement"], default=d.p_llm,
+                   help=f"how P_LLM is computed (default {d.p_llm})")  # fmt: skip
+    s.add_argument("--agreement-weight", type=float, default=d.agreement_weight,
+                   help=f"weight of agreement between paths (default {d.agreement_weight})")
+    s.add_argument("--answer-from", choices=["best", "last"], default=d.answer_from,
+                   help=f"which real result the answer rests on (default {d.answer_from})")
     s.add_argument("--temperature", type=float, default=d.temperature)
     s.add_argument("--seed", type=int, default=None)
     b = p.add_argument_group("budgets")
@@ -87,6 +97,8 @@ def _config(args: argparse.Namespace) -> SlinvitConfig:
         return SlinvitConfig(
             k=args.k, depth=args.depth, rollouts=args.rollouts, horizon=args.horizon,
             lam=args.lam, value=args.value, temperature=args.temperature, seed=args.seed,
+            rollout_horizon=args.rollout_horizon, samples=args.samples, p_llm=args.p_llm,
+            agreement_weight=args.agreement_weight, answer_from=args.answer_from,
             max_llm_calls=args.max_llm_calls, max_tokens=args.max_tokens,
             max_seconds=args.max_seconds,
         )  # fmt: skip

@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 ValueEstimator = Literal["feedback", "critic", "feedback+critic"]
 PLLMRule = Literal["auto", "logprob", "agreement"]
+AnswerRule = Literal["best", "last"]
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,10 @@ class SlinvitConfig:
     journal_path: str | None = None
     """Where the action journal lives (only used with a checkpointer); default
     ``<cache>/langgraph-slinvit/journal.sqlite``."""
+    answer_from: AnswerRule = "best"
+    """Which real result the final answer rests on: ``best`` = the real step whose decision
+    valued it highest (ties: the later one), so exploring after a good result cannot replace it
+    with a worse one; ``last`` = the last real step."""
     summarize_answer: bool = True
     """Ask the LLM to phrase the final answer from the last result (one more call)."""
     retries: int = 3
@@ -78,6 +83,7 @@ class SlinvitConfig:
             "horizon": self.horizon >= 1,
             "rollout_horizon": self.rollout_horizon >= 0,
             "lam": self.lam >= 0,
+            "agreement_weight": self.agreement_weight >= 0,
             "samples": self.samples >= 0,
             "max_llm_calls": self.max_llm_calls >= 1,
             "max_tokens": self.max_tokens >= 1,
@@ -89,6 +95,8 @@ class SlinvitConfig:
             raise ValueError(f"invalid SlinvitConfig values: {', '.join(bad)}")
         if self.value not in ("feedback", "critic", "feedback+critic"):
             raise ValueError(f"unknown value estimator: {self.value!r}")
+        if self.answer_from not in ("best", "last"):
+            raise ValueError(f"unknown answer rule: {self.answer_from!r}")
         if self.p_llm not in ("auto", "logprob", "agreement"):
             raise ValueError(f"unknown P_LLM rule: {self.p_llm!r}")
 

@@ -318,12 +318,18 @@ def build_slinvit_graph(
         action = best["actions"][0]
         if action == SUBMIT:
             _emit({"type": "submit", "decision": decision})
-            return {"done": True, "stop_reason": "submitted", "decision": decision + 1}
+            update = {"done": True, "stop_reason": "submitted", "decision": decision + 1}
+            steps = list(state["steps"])
+            if steps and steps[-1].get("action"):  # stopping here confirms the current result
+                last = steps[-1]
+                steps[-1] = {**last, "value": max(last.get("value") or 0.0, best["v_hat"])}
+                update["steps"] = steps
+            return update
         has_checkpointer, thread_id = _run_context()
         key = f"{thread_id}/{state['started_at']!r}/{decision}" if has_checkpointer else None
         obs = execute(action, key)
         step = {"action": action, "observation": obs.to_dict(), "decision": decision,
-                "score": best["score"]}  # fmt: skip
+                "score": best["score"], "value": best["v_hat"]}  # fmt: skip
         _emit({"type": "action", "decision": decision, "action": action, "output": obs.output})
         update: dict[str, Any] = {
             "steps": [*state["steps"], step],
@@ -340,7 +346,8 @@ def build_slinvit_graph(
     def respond(state: SlinvitState) -> dict:
         steps = state.get("steps") or []
         reason = state.get("stop_reason") or "horizon"
-        answer_step = _answer_step(steps, env, submitted=reason == "submitted")
+        answer_index = _answer_index(steps, env, cfg.answer_from)
+        answer_step = steps[answer_index] if answer_index is not None else None
         spent: dict[str, float] = {}
         if answer_step is None:
             text = "I could not find an answer"
@@ -369,6 +376,7 @@ def build_slinvit_graph(
         return {
             "messages": [AIMessage(text)],
             "answer": text,
+            "answer_step": answer_index,
             "stop_reason": reason,
             "usage": {**spent, "seconds": seconds},
         }
@@ -412,17 +420,22 @@ def create_slinvit_agent(
     return graph.compile(checkpointer=checkpointer, store=store, name=name)
 
 
-def _answer_step(steps: list[dict], env: Environment, *, submitted: bool) -> dict | None:
-    real = [s for s in steps if s.get("action")]
+def _answer_index(steps: list[dict], env: Environment, rule: str) -> int | None:
+    """The index of the real step the answer rests on (None when no action ran).
+
+    Only steps with the best execution feedback are eligible (an answer never rests on an error
+    when a result exists). ``last``: the last of them; ``best``: the one whose decision valued
+    it highest (``value``), ties going to the later step.
+    """
+    real = [i for i, s in enumerate(steps) if s.get("action")]
     if not real:
         return None
-    if submitted:
-        return real[-1]
-    best_value = max(env.feedback_value(Observation.from_dict(s["observation"])) for s in real)
-    return [
-        s for s in real
-        if env.feedback_value(Observation.from_dict(s["observation"])) == best_value
-    ][-1]  # fmt: skip
+    feedback = {i: env.feedback_value(Observation.from_dict(steps[i]["observation"])) for i in real}
+    top = max(feedback.values())
+    eligible = [i for i in real if feedback[i] == top]
+    if rule == "last":
+        return eligible[-1]
+    return max(eligible, key=lambda i: (steps[i].get("value") or 0.0, i))
 
 
 def _render_answer(step: dict, language: str) -> str:

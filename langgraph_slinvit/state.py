@@ -20,10 +20,12 @@ class OutputState(TypedDict, total=False):
     answer: str
     """The final answer text (also the content of the last message)."""
     steps: list[dict[str, Any]]
-    """Real actions taken: ``{"action", "observation", "decision", "score"}``."""
+    """Real actions taken: ``{"action", "observation", "decision", "score", "value"}``."""
     usage: Annotated[dict[str, float], add_usage]
     """``llm_calls``, ``prompt_tokens``, ``completion_tokens``, ``rollouts``, ``env_steps``,
     ``rollout_steps``, ``seconds`` for the run."""
+    answer_step: int | None
+    """Index in ``steps`` of the result the answer rests on (see ``SlinvitConfig.answer_from``)."""
     stop_reason: str
     """``submitted``, ``horizon``, or the budget that ran out (``max_llm_calls``...)."""
 

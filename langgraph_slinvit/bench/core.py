@@ -66,6 +66,16 @@ class MethodResult:
     oracle: bool
     """Whether the method saw the gold answer (through the benchmark reward) while running."""
     details: dict[str, Any] = field(default_factory=dict)
+    answer_step: int | None = None
+    """Index in ``steps`` of the result the method answers with; None = its last step."""
+
+    @property
+    def answered_steps(self) -> list[dict[str, Any]]:
+        """The steps up to the answer: what a suite that scores the last result evaluates
+        (InterCode-SQL scores the last query; re-running the chosen query would be the same)."""
+        if self.answer_step is None:
+            return self.steps
+        return self.steps[: self.answer_step + 1]
 
     @property
     def actions(self) -> list[str]:
@@ -129,7 +139,8 @@ class Suite(Protocol):
         ...
 
     def evaluate(self, task: BenchTask, env: Environment, steps: list[dict]) -> Evaluation:
-        """The benchmark reward of an episode (``env`` is its real environment, at its end)."""
+        """The benchmark reward of an episode (``env`` is its real environment, at its end;
+        ``steps`` end with the step the method answers with)."""
         ...
 
     def oracle_hook(self, task: BenchTask) -> ValueHook:

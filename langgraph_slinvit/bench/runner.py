@@ -88,7 +88,7 @@ def run_task(
     try:
         job = Job(suite, task, env, env.describe(), settings, model)
         result = method.run(job)
-        evaluation = suite.evaluate(task, env, result.steps)
+        evaluation = suite.evaluate(task, env, result.answered_steps)
         fields.update(result.usage)
         fields.update(
             oracle=result.oracle,
@@ -96,7 +96,8 @@ def run_task(
             reward=evaluation.reward,
             gold_empty=evaluation.gold_empty,
             actions=result.actions,
-            details={**evaluation.details, "method": result.details},
+            details={**evaluation.details, "method": result.details,
+                     "answer_step": result.answer_step},
         )
     except Exception as exc:
         if _fatal(exc):

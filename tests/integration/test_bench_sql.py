@@ -185,3 +185,33 @@ def test_cli_errors_are_one_line(cli_env, tmp_path: Path, capsys) -> None:
     assert "either --limit or --tasks" in capsys.readouterr().err
     assert cli.main(["bench", "report", "--results", str(tmp_path / "missing.sqlite")]) == 2
     assert "no results database" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("rule", "success"), [("best", True), ("last", False)])
+def test_slinvit_is_scored_on_the_result_it_answers_with(
+    suite: SqlSuite, tmp_path: Path, rule: str, success: bool
+) -> None:
+    # decision 1: the gold query and an equivalent one agree, a wrong query does not; decision
+    # 2: the model explores the wrong query; then it stops. The answer rests on the best-valued
+    # result ("best") or on the last one ("last"), and InterCode's reward scores that query.
+    gold = suite.tasks()[RIGHT_TASK].raw.gold.rstrip(";")
+    same_rows = f"SELECT * FROM ({gold}) AS t"
+
+    def responder(messages: Sequence[BaseMessage], n: int) -> list[str]:
+        body = str(messages[-1].content)
+        if "Result 2" in body:
+            return ["SUBMIT"] * n
+        if "Result 1" in body:
+            return [f"```sql\n{WRONG_SQL}\n```"] * n
+        return [f"```sql\n{q}\n```" for q in (gold, same_rows, WRONG_SQL, gold)][:n]
+
+    model = ScriptedChatModel(responder=responder, calls=[])
+    cfg = SlinvitConfig(k=3, samples=4, rollouts=0, p_llm="agreement", answer_from=rule)
+    tasks = select_tasks(suite.tasks(), indices=[RIGHT_TASK])
+    with ResultsDB(tmp_path / "results.sqlite") as db:
+        run_bench(suite, "slinvit", BenchSettings(slinvit=cfg), lambda t: model, "scripted", db,
+                  tasks, show_progress=False)  # fmt: skip
+        (row,) = db.rows()
+    assert [a.rstrip(";") for a in row.actions] == [gold, WRONG_SQL]
+    assert row.details["answer_step"] == (0 if rule == "best" else 1)
+    assert row.success is success

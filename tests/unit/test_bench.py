@@ -13,7 +13,7 @@ import pytest
 from langchain_core.messages import AIMessage, BaseMessage
 
 from langgraph_slinvit import cli
-from langgraph_slinvit.bench.core import BenchSettings, BenchTask, Job
+from langgraph_slinvit.bench.core import BenchSettings, BenchTask, Job, MethodResult
 from langgraph_slinvit.bench.methods import lats
 from langgraph_slinvit.bench.methods.react import _fix
 from langgraph_slinvit.bench.report import render_markdown
@@ -103,6 +103,16 @@ def test_the_sql_answer_is_the_last_query_that_returned_rows() -> None:
     assert answer_query(steps) == "SELECT 2"
     assert answer_query([*steps, _step("UPDATE t SET a=1", write)]) == "SELECT 2"
     assert answer_query([_step("SELECT x", error)]) is None
+
+
+def test_a_method_answer_step_cuts_the_steps_a_suite_scores() -> None:
+    rows = Observation("a", details={"rows": 1, "columns": ["a"]})
+    steps = [_step("SELECT 1", rows), _step("SELECT 2", rows), _step("SELECT 3", rows)]
+    usage: dict[str, float] = {}
+    assert MethodResult(steps, usage, oracle=False).answered_steps == steps
+    chosen = MethodResult(steps, usage, oracle=False, answer_step=0)
+    assert answer_query(chosen.answered_steps) == "SELECT 1"
+    assert chosen.actions == ["SELECT 1", "SELECT 2", "SELECT 3"]  # the record keeps every step
 
 
 # -- ReAct's repair of tool calls ----------------------------------------------------------

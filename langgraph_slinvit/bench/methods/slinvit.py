@@ -55,11 +55,14 @@ def run(job: Job) -> MethodResult:
         for s in out.get("steps", [])
         if s.get("action")
     ]
+    answer = out.get("answer_step")
+    real = [i for i, s in enumerate(out.get("steps", [])) if s.get("action")]
     usage = out.get("usage", {})
     return MethodResult(
         steps=steps,
         usage=usage_from(usage),
         oracle=oracle,
+        answer_step=real.index(answer) if answer is not None else None,
         details={
             "stop_reason": out.get("stop_reason", ""),
             "rollouts": usage.get("rollouts", 0),
