@@ -19,6 +19,8 @@ need_pkg() {  # install Debian packages that are missing
 # System packages: the sandbox, the database servers, a compiler for llama-server.
 need_pkg bubblewrap python3-venv build-essential cmake postgresql mariadb-server mariadb-client \
   procps util-linux
+# Commands the InterCode-Bash gold answers use (slinvit bench --suite intercode-bash).
+need_pkg tree cpio bind9-dnsutils ncal
 
 # PostgreSQL on 127.0.0.1:5432 with trust auth for local test connections.
 if ! pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then
