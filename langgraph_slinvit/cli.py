@@ -106,6 +106,11 @@ def _config(args: argparse.Namespace) -> SlinvitConfig:
         raise UserError(str(exc)) from exc
 
 
+def server_slots(config: SlinvitConfig) -> int:
+    """llama-server slots a local model needs: it refuses a request whose ``n`` exceeds them."""
+    return max(4, config.n_samples, config.rollouts)
+
+
 def _model(args: argparse.Namespace, temperature: float) -> Any:
     from langgraph_slinvit.models import chat_model
 
@@ -116,6 +121,7 @@ def _model(args: argparse.Namespace, temperature: float) -> Any:
             extra["model_path"] = args.model_path
         if args.threads:
             extra["threads"] = args.threads
+        extra["parallel"] = server_slots(_config(args))
     return chat_model(base_url=args.base_url, model=args.model, api_key=args.api_key,
                       temperature=temperature, **extra)  # fmt: skip
 

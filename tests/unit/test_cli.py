@@ -68,6 +68,20 @@ def test_knobs_reach_the_config(shop_db: Path, fake_model, monkeypatch) -> None:
         2, 2, 3, 4, 0.25, 30)  # fmt: skip
 
 
+def test_local_server_gets_a_slot_per_sample(shop_db: Path, fake_model, monkeypatch) -> None:
+    # llama-server refuses a request whose n exceeds its --parallel slots ("Field 'n': Value
+    # must be between 1 <= value <= 4"), so the local model is started with enough of them.
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    fake_model["model"] = scripted([fenced(RIGHT)])
+    cli.main(["ask", "q", "--db", f"sqlite:///{shop_db}", "--samples", "6", "--json"])
+    assert fake_model["kwargs"]["parallel"] == 6
+    cli.main(["ask", "q", "--db", f"sqlite:///{shop_db}", "--k", "2", "--json"])
+    assert fake_model["kwargs"]["parallel"] == 4
+    cli.main(["ask", "q", "--db", f"sqlite:///{shop_db}", "--rollouts", "7", "--json"])
+    assert fake_model["kwargs"]["parallel"] == 7
+
+
 @pytest.mark.parametrize(
     ("argv", "needle"),
     [
