@@ -49,6 +49,9 @@ def _add_common(p: argparse.ArgumentParser) -> None:
                    help=f"how P_LLM is computed (default {d.p_llm})")  # fmt: skip
     s.add_argument("--agreement-weight", type=float, default=d.agreement_weight,
                    help=f"weight of agreement between paths (default {d.agreement_weight})")
+    s.add_argument("--agreement-basis", choices=["samples", "paths"], default=d.agreement_basis,
+                   help="agreement = policy mass reaching the same result (samples, default) or "
+                        "share of other distinct paths reaching it (paths)")
     s.add_argument("--answer-from", choices=["best", "last"], default=d.answer_from,
                    help=f"which real result the answer rests on (default {d.answer_from})")
     s.add_argument("--temperature", type=float, default=d.temperature)
@@ -99,6 +102,7 @@ def _config(args: argparse.Namespace) -> SlinvitConfig:
             lam=args.lam, value=args.value, temperature=args.temperature, seed=args.seed,
             rollout_horizon=args.rollout_horizon, samples=args.samples, p_llm=args.p_llm,
             agreement_weight=args.agreement_weight, answer_from=args.answer_from,
+            agreement_basis=args.agreement_basis,
             max_llm_calls=args.max_llm_calls, max_tokens=args.max_tokens,
             max_seconds=args.max_seconds,
         )  # fmt: skip

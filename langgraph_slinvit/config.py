@@ -8,6 +8,7 @@ from typing import Any, Literal
 ValueEstimator = Literal["feedback", "critic", "feedback+critic"]
 PLLMRule = Literal["auto", "logprob", "agreement"]
 AnswerRule = Literal["best", "last"]
+AgreementBasis = Literal["samples", "paths"]
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,13 @@ class SlinvitConfig:
     feedback plus agreement between rollouts; ``critic`` = the LLM rates the leaf;
     ``feedback+critic`` = the mean of both."""
     agreement_weight: float = 0.5
-    """Weight of agreement (share of other paths reaching the same result) in the value."""
+    """Weight of agreement (how much of the policy reaches the same result) in the value."""
+    agreement_basis: AgreementBasis = "samples"
+    """What agreement counts: ``samples`` = the share of the policy's probability mass (each
+    path weighted by the product of its P_LLM) whose path reaches the same result, the path
+    itself included, so a result every sample proposes has agreement 1 (execution-based
+    self-consistency); ``paths`` = the share of the *other* distinct paths reaching it (a result
+    proposed unanimously, as a single candidate, then has agreement 0)."""
     p_llm: PLLMRule = "auto"
     """How P_LLM is computed: ``logprob`` = exp(mean token log-probability) of the sample;
     ``agreement`` = share of the n samples proposing the same action; ``auto`` = logprob when
@@ -97,6 +104,8 @@ class SlinvitConfig:
             raise ValueError(f"unknown value estimator: {self.value!r}")
         if self.answer_from not in ("best", "last"):
             raise ValueError(f"unknown answer rule: {self.answer_from!r}")
+        if self.agreement_basis not in ("samples", "paths"):
+            raise ValueError(f"unknown agreement basis: {self.agreement_basis!r}")
         if self.p_llm not in ("auto", "logprob", "agreement"):
             raise ValueError(f"unknown P_LLM rule: {self.p_llm!r}")
 

@@ -318,13 +318,9 @@ def build_slinvit_graph(
         action = best["actions"][0]
         if action == SUBMIT:
             _emit({"type": "submit", "decision": decision})
-            update = {"done": True, "stop_reason": "submitted", "decision": decision + 1}
-            steps = list(state["steps"])
-            if steps and steps[-1].get("action"):  # stopping here confirms the current result
-                last = steps[-1]
-                steps[-1] = {**last, "value": max(last.get("value") or 0.0, best["v_hat"])}
-                update["steps"] = steps
-            return update
+            # A step keeps the value its own decision gave it: agreement on *stopping* says
+            # little about whether the last result is right, so SUBMIT does not raise it.
+            return {"done": True, "stop_reason": "submitted", "decision": decision + 1}
         has_checkpointer, thread_id = _run_context()
         key = f"{thread_id}/{state['started_at']!r}/{decision}" if has_checkpointer else None
         obs = execute(action, key)

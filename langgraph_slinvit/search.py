@@ -13,6 +13,7 @@ simulated action runs in a fork; the real environment is only read (forked) here
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -286,20 +287,21 @@ def evaluate_candidate(
 def score_paths(paths: Sequence[dict], config: SlinvitConfig) -> list[dict]:
     """``lam * sum P_LLM + V_hat`` for every path (dicts as made by ``PathResult.to_dict``).
 
-    The Monte-Carlo V_hat is the mean over a path's rollouts of ``value + w * agreement``, where
-    agreement is the share of the *other* paths with a rollout reaching the same result (rollouts
-    of one path are not independent evidence). Oracle and rule values carry no signature, so they
-    get no agreement term.
+    The Monte-Carlo V_hat is the mean over a path's rollouts of ``value + w * agreement``.
+    Agreement (``config.agreement_basis``): ``samples`` = the policy's probability mass on the
+    paths with a rollout reaching the same result (each path weighted by the product of its
+    P_LLM, normalised over all paths, itself included); ``paths`` = the share of the *other*
+    paths reaching it (rollouts of one path are not independent evidence). Oracle and rule
+    values carry no signature, so they get no agreement term.
     """
     reached = [{r["signature"] for r in p["rollouts"] if r["signature"]} for p in paths]
-    others = len(paths) - 1
+    agreement = _agreement_by_mass if config.agreement_basis == "samples" else _agreement_by_paths
     scored = []
     for i, path in enumerate(paths):
         values = []
         for r in path["rollouts"]:
             sig = r["signature"]
-            same = sum(1 for j, sigs in enumerate(reached) if j != i and sig in sigs) if sig else 0
-            agree = same / others if others > 0 else 0.0
+            agree = agreement(i, sig, reached, paths) if sig else 0.0
             values.append(r["value"] + config.agreement_weight * agree)
         monte_carlo = sum(values) / len(values) if values else 0.0
         critic = path.get("critic")
@@ -315,6 +317,20 @@ def score_paths(paths: Sequence[dict], config: SlinvitConfig) -> list[dict]:
              "score": round(prior + v_hat, 4)}
         )  # fmt: skip
     return scored
+
+
+def _agreement_by_paths(i: int, sig: str, reached: list[set], paths: Sequence[dict]) -> float:
+    others = len(paths) - 1
+    same = sum(1 for j, sigs in enumerate(reached) if j != i and sig in sigs)
+    return same / others if others > 0 else 0.0
+
+
+def _agreement_by_mass(i: int, sig: str, reached: list[set], paths: Sequence[dict]) -> float:
+    weights = [math.prod(p["p_llm"]) if p["p_llm"] else 0.0 for p in paths]
+    total = sum(weights)
+    if total <= 0:  # no prior mass at all: every path counts the same
+        weights, total = [1.0] * len(paths), float(len(paths))
+    return sum(w for w, sigs in zip(weights, reached, strict=True) if sig in sigs) / total
 
 
 def select_best(scored: Sequence[dict]) -> dict | None:

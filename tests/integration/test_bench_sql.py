@@ -191,9 +191,10 @@ def test_cli_errors_are_one_line(cli_env, tmp_path: Path, capsys) -> None:
 def test_slinvit_is_scored_on_the_result_it_answers_with(
     suite: SqlSuite, tmp_path: Path, rule: str, success: bool
 ) -> None:
-    # decision 1: the gold query and an equivalent one agree, a wrong query does not; decision
-    # 2: the model explores the wrong query; then it stops. The answer rests on the best-valued
-    # result ("best") or on the last one ("last"), and InterCode's reward scores that query.
+    # decision 1: the gold query and an equivalent one agree (3 of 4 samples), a wrong query
+    # does not; decision 2: the samples wander to four different results, the wrong query
+    # first; then it stops. The answer rests on the best-valued result ("best") or on the last
+    # one ("last"), and InterCode's reward scores that query.
     gold = suite.tasks()[RIGHT_TASK].raw.gold.rstrip(";")
     same_rows = f"SELECT * FROM ({gold}) AS t"
 
@@ -202,7 +203,8 @@ def test_slinvit_is_scored_on_the_result_it_answers_with(
         if "Result 2" in body:
             return ["SUBMIT"] * n
         if "Result 1" in body:
-            return [f"```sql\n{WRONG_SQL}\n```"] * n
+            wandering = (WRONG_SQL, "SELECT 2", "SELECT 3", "SELECT 4")
+            return [f"```sql\n{q}\n```" for q in wandering][:n]
         return [f"```sql\n{q}\n```" for q in (gold, same_rows, WRONG_SQL, gold)][:n]
 
     model = ScriptedChatModel(responder=responder, calls=[])

@@ -214,24 +214,28 @@ def test_read_only_real_database_refuses_writes(shop_db: Path) -> None:
 RIGHT_TOO = "SELECT c.name FROM customers c LEFT JOIN orders o ON o.customer_id = c.id " \
     "WHERE o.id IS NULL"
 OTHER = "SELECT name FROM customers WHERE city = 'Oslo'"
+WANDERING = [OTHER, "SELECT name FROM customers WHERE city = 'Rome'",
+             "SELECT city FROM customers", "SELECT id FROM customers"]  # fmt: skip
 
 
 def _explores_after_a_good_result(messages, n):
-    """Decision 1: two texts agree on Bob, one says Oslo; decision 2: Oslo only; then stop."""
+    """Decision 1: three of four samples reach Bob, one says Oslo; decision 2: four samples
+    wander to four different results (Oslo first); then stop."""
     body = str(messages[-1].content)
     if "Answer the task" in body:
         return ["Bob."] * n
     if "Result 2" in body:
         return ["SUBMIT"] * n
     if "Result 1" in body:
-        return [fenced(OTHER)] * n
+        return [fenced(q) for q in WANDERING][:n]
     return [fenced(q) for q in (RIGHT, RIGHT_TOO, OTHER, RIGHT)][:n]
 
 
 @pytest.mark.parametrize(("rule", "expected"), [("best", 0), ("last", 1)])
 def test_answer_rests_on_the_best_valued_result(shop_db: Path, rule: str, expected: int) -> None:
-    # without rollouts the value of a step is its own result plus agreement between candidates:
-    # Bob (two agreeing queries) is valued above Oslo, which the model ran afterwards
+    # without rollouts the value of a step is its own result plus agreement (the share of the
+    # samples reaching the same result): Bob (3 of 4) is valued above Oslo (1 of the 3 kept
+    # candidates), which the model ran afterwards; the unanimous SUBMIT raises neither
     cfg = SlinvitConfig(k=3, samples=4, rollouts=0, p_llm="agreement", answer_from=rule,
                         summarize_answer=False)  # fmt: skip
     model = ScriptedChatModel(responder=_explores_after_a_good_result, calls=[])
@@ -240,7 +244,8 @@ def test_answer_rests_on_the_best_valued_result(shop_db: Path, rule: str, expect
     assert [s["action"] for s in out["steps"]] == [RIGHT, OTHER]
     assert out["stop_reason"] == "submitted"
     first, second = (s["value"] for s in out["steps"])
-    assert first == pytest.approx(1.25) and second == pytest.approx(1.0)
+    assert first == pytest.approx(1 + 0.5 * 3 / 4)
+    assert second == pytest.approx(1 + 0.5 / 3, abs=1e-4)
     assert out["answer_step"] == expected
     assert ("Bob" in out["answer"]) == (rule == "best")
     assert ("Ann" in out["answer"]) == (rule == "last")
