@@ -28,6 +28,9 @@ from langgraph_slinvit.budget import Budget
 
 log = logging.getLogger(__name__)
 
+REPLY_TOKENS = 512
+"""Completion tokens per reply at most (every benchmark method gets the same cap)."""
+
 _TRANSIENT = (
     "APIConnectionError",
     "APITimeoutError",
@@ -156,7 +159,7 @@ class Policy:
         budget: Budget,
         *,
         temperature: float | None = None,
-        max_tokens: int | None = 512,
+        max_tokens: int | None = REPLY_TOKENS,
     ) -> list[Sample]:
         """``n`` completions of ``messages`` (one request if the model supports ``n``)."""
         temp = self.temperature if temperature is None else temperature

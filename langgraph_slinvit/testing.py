@@ -13,6 +13,7 @@ from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
+from langchain_core.runnables import Runnable
 
 Responder = Callable[[Sequence[BaseMessage], int], Sequence[str]]
 
@@ -39,9 +40,10 @@ class ScriptedChatModel(BaseChatModel):
     def _llm_type(self) -> str:
         return "scripted"
 
-    def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> ScriptedChatModel:
-        """Tools are accepted and ignored: the script decides which tool calls to make."""
-        return self
+    def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> Runnable:
+        """Tools are accepted and ignored (the script decides which tool calls to make); other
+        settings (``max_tokens``, ``tool_choice``...) reach ``_generate`` as with a real model."""
+        return self.bind(**kwargs) if kwargs else self
 
     def _generate(
         self,

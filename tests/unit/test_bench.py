@@ -14,7 +14,7 @@ from langchain_core.messages import AIMessage, BaseMessage
 
 from langgraph_slinvit import cli
 from langgraph_slinvit.bench.core import BenchSettings, BenchTask, Job, MethodResult
-from langgraph_slinvit.bench.methods import lats
+from langgraph_slinvit.bench.methods import lats, react
 from langgraph_slinvit.bench.methods.react import _fix
 from langgraph_slinvit.bench.report import render_markdown
 from langgraph_slinvit.bench.results import ResultRow, ResultsDB, config_hash
@@ -24,6 +24,7 @@ from langgraph_slinvit.bench.suites import make_suite
 from langgraph_slinvit.bench.suites.sql import answer_query
 from langgraph_slinvit.config import SlinvitConfig
 from langgraph_slinvit.envs.base import Observation
+from langgraph_slinvit.policy import REPLY_TOKENS
 from langgraph_slinvit.testing import ScriptedChatModel
 
 # -- statistics, sampling, hashing ----------------------------------------------------------
@@ -180,6 +181,24 @@ def test_lats_searches_in_forks_and_runs_the_best_node_for_real() -> None:
     assert result.usage["llm_calls"] <= 9 and result.usage["rollout_steps"] >= 2
     assert result.details["stop_reason"] == "max_llm_calls" and not result.oracle
     assert all(call["n"] in (1, 2) for call in model.calls)
+
+
+def test_react_replies_are_capped_like_every_other_method() -> None:
+    # without a cap the small model once looped for 4,700 tokens in one ReAct reply
+    def responder(messages: Sequence[BaseMessage], n: int) -> list[str]:
+        if any(m.type == "tool" for m in messages):
+            return ["It is done."] * n
+        return ['```json\n{"name": "execute", "arguments": {"action": "good"}}\n```'] * n
+
+    model = ScriptedChatModel(responder=responder, calls=[])
+    env = ToyEnv()
+    settings = BenchSettings(max_llm_calls=5)
+    task = BenchTask("toy", 0, "do the good thing", "easy", None)
+    job = Job(None, task, env, env.describe(), settings, lambda t: model)  # type: ignore[arg-type]
+    result = react.run(job)
+    assert env.ran == ["good"] and result.usage["llm_calls"] == 2
+    assert [c["kwargs"].get("max_tokens") for c in model.calls] == [REPLY_TOKENS] * 2
+    assert react.config(settings)["reply_tokens"] == REPLY_TOKENS
 
 
 # -- report and parser ---------------------------------------------------------------------

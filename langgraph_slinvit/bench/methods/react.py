@@ -5,7 +5,9 @@ makes at most ``max_turns`` model calls (``ModelCallLimitMiddleware``; never mor
 budget). Small models often write a tool call as JSON in a ```json fence instead of a real tool
 call: :class:`FencedToolCalls` turns such replies into ``tool_calls`` (the local model's
 ``LocalChatOpenAI`` already does this) and renames a lone argument to ``action``. If the model
-answers without calling the tool, the last executed action is its answer.
+answers without calling the tool, the last executed action is its answer. Each reply is capped
+at the tokens every other method's replies get (``REPLY_TOKENS``): without it the small model
+can loop until its context is full (seen: 4,700 tokens in one reply, over 15 minutes).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from langchain_core.tools import StructuredTool
 from langgraph_slinvit.bench.core import BenchSettings, Job, MethodResult
 from langgraph_slinvit.bench.methods.common import clip, prompt_digest, run_real
 from langgraph_slinvit.local.chat import parse_fenced_json_tool_calls
+from langgraph_slinvit.policy import REPLY_TOKENS
 
 NAME = "react"
 TOOL = "execute"
@@ -41,6 +44,7 @@ def config(settings: BenchSettings) -> dict[str, Any]:
         "temperature": settings.baseline_temperature,
         "max_model_calls": _limit(settings),
         "prompt": prompt_digest(SYSTEM),
+        "reply_tokens": REPLY_TOKENS,
     }
 
 
@@ -79,6 +83,18 @@ class UsageCounter(BaseCallbackHandler):
             completion = int(usage.get("completion_tokens") or 0)
         self.prompt_tokens += prompt
         self.completion_tokens += completion
+
+
+class ReplyCap(AgentMiddleware):
+    """Cap every model reply at ``tokens`` (``max_tokens`` in the request's model settings)."""
+
+    def __init__(self, tokens: int) -> None:
+        super().__init__()
+        self.tokens = tokens
+
+    def wrap_model_call(self, request: Any, handler: Callable[[Any], ModelResponse]) -> Any:
+        settings = {**request.model_settings, "max_tokens": self.tokens}
+        return handler(request.override(model_settings=settings))
 
 
 class FencedToolCalls(AgentMiddleware):
@@ -133,6 +149,7 @@ def run(job: Job) -> MethodResult:
         [tool],
         system_prompt=SYSTEM.format(language=env.language, place=place, tool=TOOL),
         middleware=[
+            ReplyCap(REPLY_TOKENS),
             FencedToolCalls(),
             ModelCallLimitMiddleware(run_limit=_limit(settings), exit_behavior="end"),
         ],
