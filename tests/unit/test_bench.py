@@ -256,6 +256,31 @@ def test_blocksworld_try_again_follows_the_gold_plan_to_a_validated_success(
     assert row.llm_calls == len(plan)  # stops at reward 1
 
 
+def test_blocksworld_single_runs_a_whole_plan_in_one_call(tmp_path: Path) -> None:
+    suite = make_suite("blocksworld")
+    tasks = select_tasks(suite.tasks(), indices=[0])
+    plan = [a for a in tasks[0].raw.gold_plan.split("\n") if a]
+
+    def responder(messages: Sequence[BaseMessage], n: int) -> list[str]:
+        assert "whole plan" in str(messages[-1].content)
+        return ["```text\n" + "\n".join(plan) + "\n```"] * n
+
+    model = ScriptedChatModel(responder=responder, calls=[])
+    with ResultsDB(tmp_path / "r.sqlite") as db:
+        summary = run_bench(suite, "single", BenchSettings(), lambda t: model, "scripted", db,
+                            tasks, show_progress=False)  # fmt: skip
+        row = db.rows()[0]
+    assert summary["success_rate"] == 1.0 and not row.oracle
+    assert row.llm_calls == 1 and row.actions == plan
+    # a plan missing its last action is one call too, and fails validation
+    model = ScriptedChatModel(responder=lambda m, n: ["```text\n" + "\n".join(plan[:-1]) + "```"],
+                              calls=[])  # fmt: skip
+    with ResultsDB(tmp_path / "r2.sqlite") as db:
+        summary = run_bench(suite, "single", BenchSettings(), lambda t: model, "scripted", db,
+                            tasks, show_progress=False)  # fmt: skip
+    assert summary["success_rate"] == 0.0
+
+
 def test_bash_single_gold_command_scores_one(tmp_path: Path) -> None:
     from langgraph_slinvit.envs.sandbox import sandbox_available
 
