@@ -21,7 +21,7 @@ from langgraph.types import Overwrite, Send, interrupt
 
 from langgraph_slinvit.budget import Budget, BudgetExhausted, empty_usage, remaining_budget
 from langgraph_slinvit.config import SlinvitConfig
-from langgraph_slinvit.envs.base import Environment, Observation
+from langgraph_slinvit.envs.base import Environment, Observation, legal_actions_of
 from langgraph_slinvit.journal import ActionJournal
 from langgraph_slinvit.paths import cache_root
 from langgraph_slinvit.policy import ModelEndpointError, Policy
@@ -187,6 +187,7 @@ def build_slinvit_graph(
                 rule=cfg.p_llm,
                 repeat_means_submit=cfg.repeat_means_submit,
                 budget=budget,
+                choices=legal_actions_of(env),
             )
         except BudgetExhausted as exc:
             return {"done": True, "stop_reason": exc.reason, "usage": budget.spent,
@@ -332,7 +333,9 @@ def build_slinvit_graph(
             "decision": decision + 1,
             "usage": {"env_steps": 1},
         }
-        if decision + 1 >= cfg.horizon:
+        if obs.terminal:
+            update.update(done=True, stop_reason="terminal")
+        elif decision + 1 >= cfg.horizon:
             update.update(done=True, stop_reason="horizon")
         return update
 
@@ -364,7 +367,7 @@ def build_slinvit_graph(
                 except (BudgetExhausted, ModelEndpointError):
                     pass  # the rendered result alone is still a complete answer
                 spent = budget.spent
-            if reason not in ("submitted",):
+            if reason not in ("submitted", "terminal"):
                 text += f"\n\n(stopped: {_reason_text(reason)}; best result so far shown)"
         elapsed = round(time.time() - state["started_at"], 3)
         seconds = elapsed - state.get("usage", {}).get("seconds", 0)
@@ -441,6 +444,7 @@ def _render_answer(step: dict, language: str) -> str:
 def _reason_text(reason: str) -> str:
     return {
         "horizon": "the horizon of real actions was reached",
+        "terminal": "the environment reported the episode over",
         "no_action": "the model proposed no usable action",
         "max_llm_calls": "the max_llm_calls budget ran out",
         "max_tokens": "the max_tokens budget ran out",

@@ -13,6 +13,12 @@ denominator but proposes nothing. A sample that repeats the action that just ran
 ``SUBMIT`` (``repeat_means_submit``): running it again adds no information, and small models
 re-state their answer this way instead of submitting. If fewer than k distinct actions come
 back, one more request asks for actions different from those seen (pooled into the same counts).
+
+With a finite action set (``choices``, an environment's ``legal_actions()``), every reply is
+mapped onto the legal action it names (:func:`action_of`: a fenced or bare action equal to one,
+else the legal action named earliest in the text, so a reply in prose still counts), and instead
+of a second request the candidates are filled up to k from the remaining legal actions with
+P_LLM 0: the reference code ranks *all* legal actions by P_LLM.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ _LANG_TAGS = {
     "bash": {"bash", "sh", "shell", "console", "zsh", ""},
 }
 MAX_ACTION_CHARS = 4000
+_BULLET = re.compile(r"^\s*(?:[-*]|\d+[.)])\s+")
 
 
 @dataclass
@@ -85,6 +92,42 @@ def parse_action(text: str, language: str) -> str | None:
     return None
 
 
+def _choice_key(text: str) -> str:
+    return re.sub(r"\s+", " ", _BULLET.sub("", text.strip().strip("`"))).strip().rstrip(".").lower()
+
+
+def match_choice(text: str, choices: Sequence[str]) -> str | None:
+    """The choice that ``text`` is (case, spacing, a bullet and a final period aside) or, failing
+    that, the choice it names earliest as whole words (the longer one on a tie); else None."""
+    key = _choice_key(text)
+    keys = [_choice_key(c) for c in choices]
+    if key in keys:
+        return choices[keys.index(key)]
+    low = re.sub(r"\s+", " ", text.lower())
+    found: list[tuple[int, int, str]] = []
+    for choice, ckey in zip(choices, keys, strict=True):
+        match = re.search(rf"(?<![a-z0-9]){re.escape(ckey)}(?![a-z0-9])", low) if ckey else None
+        if match:
+            found.append((match.start(), -len(ckey), choice))
+    return min(found)[2] if found else None
+
+
+def action_of(text: str, language: str, choices: Sequence[str] | None = None) -> str | None:
+    """The action of a reply: :func:`parse_action`, mapped onto ``choices`` when the
+    environment's action set is finite. A fenced action that names no listed one is kept as
+    written (the environment may accept another form, e.g. PDDL, or report it illegal); prose
+    that names none gives None."""
+    action = parse_action(text, language)
+    if choices is None or action == SUBMIT:
+        return action
+    for source in (action, text):
+        if isinstance(source, str) and source.strip():
+            chosen = match_choice(source, choices)
+            if chosen is not None:
+                return chosen
+    return action  # a written action naming no listed one: the environment judges its form
+
+
 def _clip(action: str) -> str:
     return action if len(action) <= MAX_ACTION_CHARS else action[:MAX_ACTION_CHARS]
 
@@ -102,10 +145,12 @@ def candidates_from_samples(
     rule: str,
     total: int | None = None,
     last_action: str | None = None,
+    choices: Sequence[str] | None = None,
 ) -> list[Candidate]:
     """Group samples by normalised action and compute P_LLM; most probable first.
 
-    A sample equal to ``last_action`` (the action that just ran) counts as ``SUBMIT``.
+    A sample equal to ``last_action`` (the action that just ran) counts as ``SUBMIT``; with
+    ``choices`` each sample counts as the legal action it names (:func:`action_of`).
     """
     repeat = normalize(last_action) if last_action else None
     use_logprob = rule == "logprob" or (
@@ -114,7 +159,7 @@ def candidates_from_samples(
     groups: dict[str, Candidate] = {}
     denominator = total if total is not None else len(samples)
     for sample in samples:
-        action = parse_action(sample.text, language)
+        action = action_of(sample.text, language, choices)
         if action is None:
             continue
         key = normalize(action)
@@ -145,12 +190,22 @@ def propose(
     rule: str,
     budget: Budget,
     repeat_means_submit: bool = True,
+    choices: Sequence[str] | None = None,
 ) -> list[Candidate]:
-    """Up to ``k`` distinct candidate actions for the state reached by ``steps``."""
+    """Up to ``k`` distinct candidate actions for the state reached by ``steps``.
+
+    ``choices``: the legal actions when the action set is finite (see the module docstring).
+    """
     last = steps[-1].get("action") if steps and repeat_means_submit else None
+    if choices is not None:
+        last = None  # a puzzle move may rightly repeat (pick up, put down, pick up again)
     messages = proposal_messages(task, context, steps, language)
     samples = policy.sample(messages, n, budget)
-    candidates = candidates_from_samples(samples, language, rule, last_action=last)
+    candidates = candidates_from_samples(samples, language, rule, last_action=last, choices=choices)
+    if choices is not None:
+        seen = {c.action for c in candidates}
+        fill = [Candidate(action=c, p_llm=0.0, count=0) for c in choices if c not in seen]
+        return [*candidates, *fill][:k]
     if len(candidates) < k:
         avoid = [c.action for c in candidates if not c.is_submit]
         try:

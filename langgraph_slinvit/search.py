@@ -20,10 +20,10 @@ from typing import Any
 
 from langgraph_slinvit.budget import Budget, BudgetExhausted
 from langgraph_slinvit.config import SlinvitConfig
-from langgraph_slinvit.envs.base import Environment, Observation
+from langgraph_slinvit.envs.base import Environment, Observation, legal_actions_of
 from langgraph_slinvit.policy import Policy
 from langgraph_slinvit.prompts import SUBMIT, proposal_messages
-from langgraph_slinvit.proposal import Candidate, normalize, parse_action, propose
+from langgraph_slinvit.proposal import Candidate, action_of, normalize, propose
 from langgraph_slinvit.value import ValueContext, ValueHook, critic_value, terminal_value
 
 
@@ -94,6 +94,11 @@ def _last_observation(trajectory: Sequence[dict]) -> Observation | None:
     return Observation.from_dict(trajectory[-1]["observation"]) if trajectory else None
 
 
+def is_terminal(trajectory: Sequence[dict]) -> bool:
+    """True when the last action of ``trajectory`` ended the episode (``Observation.terminal``)."""
+    return bool(trajectory) and bool(trajectory[-1]["observation"].get("terminal"))
+
+
 def _value_of(
     env: Environment, state: SearchState, trajectory: list[dict], hooks: Hooks
 ) -> tuple[float, str | None, str]:
@@ -127,8 +132,12 @@ def expand_paths(
             fork = real_env.fork()
             try:
                 trajectory = apply_path(fork, state.steps, [c.action for c in path])
+                choices = legal_actions_of(fork)
             finally:
                 fork.close()
+            if is_terminal(trajectory):  # the episode ends here: nothing to expand
+                grown.append(path)
+                continue
             children = propose(
                 policy,
                 task=state.task,
@@ -140,6 +149,7 @@ def expand_paths(
                 rule=config.p_llm,
                 budget=budget,
                 repeat_means_submit=config.repeat_means_submit,
+                choices=choices,
             )
             grown += [[*path, child] for child in children] or [path]
         frontier = grown
@@ -163,7 +173,7 @@ def rollout_values(
     value of its last observation. Returns the rollouts and the budget that stopped them, if any.
     """
     language = leaf_env.language
-    if config.rollouts == 0 or steps_left <= 0:
+    if config.rollouts == 0 or steps_left <= 0 or is_terminal(trajectory):
         value, sig, source = _value_of(leaf_env, state, trajectory, hooks)
         output = trajectory[-1]["observation"]["output"] if trajectory else ""
         actions = [s["action"] for s in trajectory]
@@ -188,14 +198,17 @@ def rollout_values(
         env = leaf_env.fork()
         try:
             rollout = list(trajectory)
-            action = parse_action(sample.text, language)
+            choices = legal_actions_of(env)
+            action = action_of(sample.text, language, choices)
             for t in range(steps_left):
-                if action is None or action == SUBMIT or _repeats(action, rollout, config):
+                if action is None or action == SUBMIT:
+                    break
+                if choices is None and _repeats(action, rollout, config):
                     break
                 obs = env.step(action)
                 budget.record(rollout_steps=1)
                 rollout.append({"action": action, "observation": obs.to_dict()})
-                if t + 1 == steps_left:
+                if t + 1 == steps_left or obs.terminal:
                     break
                 try:
                     reply = policy.sample(
@@ -204,7 +217,8 @@ def rollout_values(
                 except BudgetExhausted as exc:
                     stopped = exc.reason
                     break
-                action = parse_action(reply[0].text, language) if reply else None
+                choices = legal_actions_of(env)
+                action = action_of(reply[0].text, language, choices) if reply else None
             value, sig, source = _value_of(env, state, rollout, hooks)
             output = rollout[-1]["observation"]["output"] if rollout else ""
             results.append(
@@ -238,7 +252,8 @@ def evaluate_path(
     try:
         trajectory = apply_path(fork, state.steps, actions)
         taken = sum(1 for a in actions if a != SUBMIT)
-        steps_left = 0 if actions[-1] == SUBMIT else state.horizon_left - taken
+        ended = actions[-1] == SUBMIT or is_terminal(trajectory)
+        steps_left = 0 if ended else state.horizon_left - taken
         steps_left = min(steps_left, config.rollout_horizon)
         rollouts, stopped = rollout_values(
             fork, policy, state, trajectory, steps_left, config, budget, hooks
@@ -361,6 +376,7 @@ def decide(
         rule=config.p_llm,
         budget=budget,
         repeat_means_submit=config.repeat_means_submit,
+        choices=legal_actions_of(real_env),
     )
     paths: list[dict] = []
     for cand, share in zip(candidates, budget.split(len(candidates)), strict=True):

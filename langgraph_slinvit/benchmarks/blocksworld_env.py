@@ -8,6 +8,8 @@ PDDL form, with letters or colours as block names: ``(unstack a b)``, ``(unstack
 * ``describe()`` and every observation show the current state, the goal and the currently
   LEGAL actions in the exact phrasing, so a small model can copy one.
 * An illegal or unparsable action leaves the state unchanged and returns ``ok=False``.
+* Reaching the goal ends the episode (``Observation.terminal``); ``legal_actions()`` gives the
+  finite action set the search proposes from.
 * ``feedback_value`` is the rule value of SLINVIT.md (:func:`~.blocksworld.rule_value`) scaled
   into ``[0, 1]`` (1.0 exactly when the goal holds); an illegal action's observation is worth 0.
 * :func:`rule_value_hook` is the same value as a non-oracle ``value_fn`` hook, and
@@ -104,6 +106,11 @@ class BlocksWorldEnvironment:
         """The actions applicable now, in the exact phrasing ``step`` expects."""
         return [render_action(a, self.config) for a in legal_actions(self.state)]
 
+    def legal_actions(self) -> list[str]:
+        """The finite action set of the current state (the optional environment method that
+        maps proposals onto legal actions); the same as :meth:`legal_action_texts`."""
+        return self.legal_action_texts()
+
     def rule_value(self) -> float:
         """The raw rule value of the current state (:func:`~.blocksworld.rule_value`)."""
         return rule_value(self.state, self.problem.goal, goal_bonus=self.goal_bonus)
@@ -188,6 +195,7 @@ class BlocksWorldEnvironment:
             output=f"{head}\n{self._state_text()}",
             ok=True,
             signature=state_signature(self.state),
+            terminal=done,
             details={
                 "goal_reached": done,
                 "plan_length": len(self.plan),

@@ -12,6 +12,12 @@ observations. SLINVIT needs exactly four things from it:
 ``language`` names the action language (``"sql"``, ``"bash"``) and is used as the code-fence tag in
 prompts. ``feedback_value(observation)`` turns execution feedback into a value in ``[0, 1]``
 without any gold answer; environments may override the default rule.
+
+Optional: an environment with a finite action set (a puzzle) may define
+``legal_actions() -> list[str]``, the actions applicable in its current state. Proposals are then
+mapped onto those actions (a reply in prose that names one counts as that action), and when the
+model proposes fewer than k of them the rest are filled from the legal actions with P_LLM 0,
+as the reference code ranks all legal actions (:func:`legal_actions_of`).
 """
 
 from __future__ import annotations
@@ -38,6 +44,9 @@ class Observation:
     """True when the environment refused to run the action (e.g. a write on a read-only DB)."""
     details: dict[str, Any] = field(default_factory=dict)
     """Environment-specific numbers: ``rows``, ``columns``, ``exit_code``, ``bytes``..."""
+    terminal: bool = False
+    """True when the episode is over in the state this action reached (e.g. a puzzle's goal
+    holds): the agent stops there, and the search does not expand or roll out past it."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -81,6 +90,12 @@ class Environment(Protocol):
     def close(self) -> None:
         """Release resources; a fork is discarded."""
         ...
+
+
+def legal_actions_of(env: Environment) -> list[str] | None:
+    """The environment's legal actions now, or None when its action set is open (SQL, shell)."""
+    legal = getattr(env, "legal_actions", None)
+    return list(legal()) if callable(legal) else None
 
 
 def truncate(text: str, limit: int) -> str:

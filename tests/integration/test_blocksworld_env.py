@@ -134,6 +134,32 @@ def test_slinvit_run_reaches_the_goal() -> None:
     )  # fmt: skip
     agent = create_slinvit_agent(planner_model(task), env, config=config, value_fn=rule_value_hook)
     final = agent.invoke({"messages": [("user", "Reach the goal configuration of the blocks.")]})
-    assert final["stop_reason"] == "submitted"
+    assert final["stop_reason"] == "terminal"  # reaching the goal ends the episode
     assert env.goal_reached and success(env)
     assert len(env.plan) == task.optimal_length
+
+
+def test_slinvit_maps_prose_onto_legal_actions_and_looks_ahead_with_the_rule_value() -> None:
+    """A small model answers in prose ("I will pick up ..."): each reply counts as the legal
+    action it names, the second candidate comes from the legal actions (P_LLM 0), depth-2 paths
+    are valued by the rule value, and the run stops at the goal without a SUBMIT."""
+    task = TASKS[3]
+    planner = planner_model(task)
+
+    def prose(messages: Sequence[BaseMessage], n: int) -> list[str]:
+        replies = planner.responder(messages, n)
+        return [f"I think the next step is to {r.strip('`').removeprefix('text').strip()}."
+                for r in replies]  # fmt: skip
+
+    model = ScriptedChatModel(responder=prose, calls=[])
+    env = BlocksWorldEnvironment(task)
+    config = SlinvitConfig(
+        k=2, depth=2, rollouts=0, horizon=8, samples=4, p_llm="agreement",
+        summarize_answer=False, max_llm_calls=60,
+    )  # fmt: skip
+    agent = create_slinvit_agent(model, env, config=config, value_fn=rule_value_hook)
+    final = agent.invoke({"messages": [("user", "Reach the goal configuration of the blocks.")]})
+    assert final["stop_reason"] == "terminal"
+    assert success(env) and len(env.plan) == task.optimal_length
+    # 1 proposal + k expansions per decision, none after the goal
+    assert len(model.calls) <= task.optimal_length * 3

@@ -4,7 +4,14 @@ from hypothesis import strategies as st
 from langgraph_slinvit.budget import Budget
 from langgraph_slinvit.policy import Policy, Sample
 from langgraph_slinvit.prompts import SUBMIT
-from langgraph_slinvit.proposal import candidates_from_samples, normalize, parse_action, propose
+from langgraph_slinvit.proposal import (
+    action_of,
+    candidates_from_samples,
+    match_choice,
+    normalize,
+    parse_action,
+    propose,
+)
 from langgraph_slinvit.testing import ScriptedChatModel
 
 
@@ -115,3 +122,47 @@ def test_completion_tokens_count_every_choice() -> None:
     # an endpoint that counts every choice itself is trusted
     honest = {"token_usage": {"prompt_tokens": 40, "completion_tokens": 20}}
     assert _usage(honest, [gen(3), gen(6), gen(2)]) == (40, 20)
+
+
+LEGAL = [
+    "pick up the red block",
+    "unstack the blue block from on top of the orange block",
+    "stack the red block on top of the blue block",
+]
+
+
+def test_a_reply_in_prose_counts_as_the_legal_action_it_names() -> None:
+    assert match_choice("- Pick up the red block.", LEGAL) == LEGAL[0]
+    prose = "First I will unstack the blue block from on top of the orange block, then pick up..."
+    assert match_choice(prose, LEGAL) == LEGAL[1]  # the one named earliest
+    # "stack ..." inside "unstack ..." is not a match: whole words only
+    assert match_choice("unstack the red block on top of the blue block", LEGAL) is None
+    assert action_of("```text\nPICK UP THE RED BLOCK\n```", "text", LEGAL) == LEGAL[0]
+    assert action_of("I would stack the red block on top of the blue block.", "text", LEGAL) == (
+        LEGAL[2]
+    )
+    assert action_of("Let me think about the tower.", "text", LEGAL) is None
+    assert action_of("SUBMIT", "text", LEGAL) == SUBMIT
+    assert action_of("pick up the red block", "text") is None  # open action set: no mapping
+
+
+def test_a_finite_action_set_fills_up_to_k_from_the_legal_actions_without_asking_again() -> None:
+    model = ScriptedChatModel(
+        script=[["I would pick up the red block.", "pick up the red block", "no idea", "?"]],
+        calls=[],
+    )
+    budget = big_budget()
+    cands = propose(
+        Policy(model), task="t", context="c", steps=[], language="text", k=2, n=4,
+        rule="agreement", budget=budget, choices=LEGAL,
+    )  # fmt: skip
+    assert [(c.action, c.p_llm) for c in cands] == [(LEGAL[0], 0.5), (LEGAL[1], 0.0)]
+    assert len(model.calls) == 1 and budget.spent["llm_calls"] == 1
+    # a move may repeat the last one (the rule that a repeat means SUBMIT is for open sets)
+    again = ScriptedChatModel(script=[["pick up the red block"] * 4], calls=[])
+    steps = [{"action": LEGAL[0], "observation": {"output": "ok"}}]
+    cands = propose(
+        Policy(again), task="t", context="c", steps=steps, language="text", k=1, n=4,
+        rule="agreement", budget=big_budget(), choices=LEGAL,
+    )  # fmt: skip
+    assert [(c.action, c.p_llm) for c in cands] == [(LEGAL[0], 1.0)]

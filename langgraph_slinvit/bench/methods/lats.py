@@ -25,10 +25,10 @@ from typing import Any
 from langgraph_slinvit.bench.core import BenchSettings, Job, MethodResult, usage_from
 from langgraph_slinvit.bench.methods.common import action_messages, make_policy, run_real
 from langgraph_slinvit.budget import Budget, BudgetExhausted
-from langgraph_slinvit.envs.base import Environment
+from langgraph_slinvit.envs.base import Environment, legal_actions_of
 from langgraph_slinvit.policy import Policy
 from langgraph_slinvit.prompts import SUBMIT
-from langgraph_slinvit.proposal import normalize, parse_action
+from langgraph_slinvit.proposal import action_of, normalize
 from langgraph_slinvit.value import critic_value
 
 NAME = "lats"
@@ -107,6 +107,19 @@ def _simulate(env: Environment, actions: list[str]) -> tuple[list[dict], int]:
     return steps, len(steps)
 
 
+def _legal_actions_after(env: Environment, actions: list[str]) -> list[str] | None:
+    """The legal actions after ``actions`` (in a fork) when the action set is finite."""
+    if not callable(getattr(env, "legal_actions", None)):
+        return None
+    fork = env.fork()
+    try:
+        for action in actions:
+            fork.step(action)
+        return legal_actions_of(fork)
+    finally:
+        fork.close()
+
+
 class _Search:
     def __init__(self, job: Job, policy: Policy, budget: Budget) -> None:
         self.job, self.policy, self.budget = job, policy, budget
@@ -124,9 +137,10 @@ class _Search:
             action_messages(self.job, node.steps), self.settings.lats_k, self.budget
         )
         seen: set[str] = set()
-        last = normalize(node.actions[-1]) if node.actions else None
+        choices = _legal_actions_after(self.job.env, node.actions)
+        last = normalize(node.actions[-1]) if node.actions and choices is None else None
         for sample in samples:
-            action = parse_action(sample.text, language)
+            action = action_of(sample.text, language, choices)
             if action is None:
                 continue
             key = normalize(action)
@@ -154,7 +168,8 @@ class _Search:
         actions = [*parent.actions, action]
         steps, ran = _simulate(self.job.env, actions)
         self.rollout_steps += ran
-        child = Node(actions, steps, parent, terminal=len(actions) >= self.depth)
+        ended = bool(steps) and bool(steps[-1]["observation"].get("terminal"))
+        child = Node(actions, steps, parent, terminal=ended or len(actions) >= self.depth)
         child.value = critic_value(
             self.policy, self.job.task.text, steps, self.job.env.language, self.budget
         )

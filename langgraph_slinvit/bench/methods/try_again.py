@@ -20,8 +20,9 @@ from langgraph_slinvit.bench.methods.common import (
     run_real,
 )
 from langgraph_slinvit.budget import BudgetExhausted
+from langgraph_slinvit.envs.base import legal_actions_of
 from langgraph_slinvit.prompts import SUBMIT
-from langgraph_slinvit.proposal import parse_action
+from langgraph_slinvit.proposal import action_of
 
 NAME = "try-again"
 PROTOCOL = (
@@ -64,7 +65,9 @@ def run(job: Job) -> MethodResult:
         except BudgetExhausted as exc:
             stop = exc.reason
             break
-        action = parse_action(samples[0].text if samples else "", job.env.language)
+        action = action_of(
+            samples[0].text if samples else "", job.env.language, legal_actions_of(job.env)
+        )
         if action is None or action == SUBMIT:
             reward = rewards[-1] if rewards else 0.0
             note = NOT_SOLVED.format(reward=reward) if action == SUBMIT else NO_ACTION
