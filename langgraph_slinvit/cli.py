@@ -44,6 +44,9 @@ def _add_common(p: argparse.ArgumentParser) -> None:
                    help=f"simulated actions per rollout (default {d.rollout_horizon})")  # fmt: skip
     s.add_argument("--samples", type=int, default=d.samples,
                    help="n: samples per proposal request (default max(k, 4))")  # fmt: skip
+    s.add_argument("--expand-from", choices=["policy", "legal"], default=d.expand_from,
+                   help="children below the root: LLM proposals (policy, default) or, for a "
+                        "finite action set, every legal action without a request (legal)")
     s.add_argument("--value", choices=["feedback", "critic", "feedback+critic"], default=d.value)
     s.add_argument("--p-llm", choices=["auto", "logprob", "agreement"], default=d.p_llm,
                    help=f"how P_LLM is computed (default {d.p_llm})")  # fmt: skip
@@ -102,7 +105,7 @@ def _config(args: argparse.Namespace) -> SlinvitConfig:
             lam=args.lam, value=args.value, temperature=args.temperature, seed=args.seed,
             rollout_horizon=args.rollout_horizon, samples=args.samples, p_llm=args.p_llm,
             agreement_weight=args.agreement_weight, answer_from=args.answer_from,
-            agreement_basis=args.agreement_basis,
+            agreement_basis=args.agreement_basis, expand_from=args.expand_from,
             max_llm_calls=args.max_llm_calls, max_tokens=args.max_tokens,
             max_seconds=args.max_seconds,
         )  # fmt: skip

@@ -9,6 +9,7 @@ ValueEstimator = Literal["feedback", "critic", "feedback+critic"]
 PLLMRule = Literal["auto", "logprob", "agreement"]
 AnswerRule = Literal["best", "last"]
 AgreementBasis = Literal["samples", "paths"]
+ExpandFrom = Literal["policy", "legal"]
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,12 @@ class SlinvitConfig:
     the model returns log-probabilities, else agreement."""
     samples: int = 0
     """n: samples per proposal request; 0 means max(k, 4)."""
+    expand_from: ExpandFrom = "policy"
+    """Where the children of a node below the root come from: ``policy`` = k proposals of the
+    LLM (one request per node, k**(N-1) requests per decision at depth N); ``legal`` = when the
+    environment has a finite action set (``legal_actions()``), every legal action, with P_LLM 0
+    and no request, so only the root's candidates carry the LLM's prior (a cheap lookahead for
+    puzzles; open action sets still ask the LLM)."""
     repeat_means_submit: bool = True
     """A proposal that repeats the action that just ran counts as SUBMIT (see proposal.py)."""
     temperature: float = 0.8
@@ -106,6 +113,8 @@ class SlinvitConfig:
             raise ValueError(f"unknown answer rule: {self.answer_from!r}")
         if self.agreement_basis not in ("samples", "paths"):
             raise ValueError(f"unknown agreement basis: {self.agreement_basis!r}")
+        if self.expand_from not in ("policy", "legal"):
+            raise ValueError(f"unknown expansion source: {self.expand_from!r}")
         if self.p_llm not in ("auto", "logprob", "agreement"):
             raise ValueError(f"unknown P_LLM rule: {self.p_llm!r}")
 

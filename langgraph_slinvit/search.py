@@ -120,7 +120,8 @@ def expand_paths(
     config: SlinvitConfig,
     budget: Budget,
 ) -> list[list[Candidate]]:
-    """Breadth-first expansion of ``first`` to ``config.depth`` actions (k children per node)."""
+    """Breadth-first expansion of ``first`` to ``config.depth`` actions: k proposed children per
+    node, or every legal action (no request) with ``expand_from="legal"`` and a finite set."""
     frontier = [[first]]
     depth = min(config.depth, state.horizon_left)
     for _level in range(1, depth):
@@ -137,6 +138,9 @@ def expand_paths(
                 fork.close()
             if is_terminal(trajectory):  # the episode ends here: nothing to expand
                 grown.append(path)
+                continue
+            if config.expand_from == "legal" and choices is not None:
+                grown += [[*path, Candidate(c, 0.0, 0)] for c in choices] or [path]
                 continue
             children = propose(
                 policy,
