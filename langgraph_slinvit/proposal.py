@@ -18,7 +18,8 @@ With a finite action set (``choices``, an environment's ``legal_actions()``), ev
 mapped onto the legal action it names (:func:`action_of`: a fenced or bare action equal to one,
 else the legal action named earliest in the text, so a reply in prose still counts), and instead
 of a second request the candidates are filled up to k from the remaining legal actions with
-P_LLM 0: the reference code ranks *all* legal actions by P_LLM.
+P_LLM 0: the reference code ranks *all* legal actions by P_LLM. ``SUBMIT`` is no candidate
+there: such an environment ends the episode itself when the task is done.
 """
 
 from __future__ import annotations
@@ -150,7 +151,9 @@ def candidates_from_samples(
     """Group samples by normalised action and compute P_LLM; most probable first.
 
     A sample equal to ``last_action`` (the action that just ran) counts as ``SUBMIT``; with
-    ``choices`` each sample counts as the legal action it names (:func:`action_of`).
+    ``choices`` each sample counts as the legal action it names (:func:`action_of`), and one
+    naming none, or ``SUBMIT``, proposes nothing: such an environment ends its episodes itself
+    (``Observation.terminal``), so stopping early could only give up.
     """
     repeat = normalize(last_action) if last_action else None
     use_logprob = rule == "logprob" or (
@@ -160,8 +163,8 @@ def candidates_from_samples(
     denominator = total if total is not None else len(samples)
     for sample in samples:
         action = action_of(sample.text, language, choices)
-        if action is None:
-            continue
+        if action is None or (choices is not None and action not in choices):
+            continue  # with a finite set only its legal actions are candidates (no SUBMIT)
         key = normalize(action)
         if key == repeat:
             action = key = SUBMIT

@@ -166,3 +166,14 @@ def test_a_finite_action_set_fills_up_to_k_from_the_legal_actions_without_asking
         rule="agreement", budget=big_budget(), choices=LEGAL,
     )  # fmt: skip
     assert [(c.action, c.p_llm) for c in cands] == [(LEGAL[0], 1.0)]
+
+
+def test_a_finite_action_set_keeps_only_legal_candidates() -> None:
+    samples = [
+        Sample("SUBMIT"),
+        Sample("```text\nSet the goal: red on blue\n```"),
+        Sample("```text\n(unstack blue orange)\n```"),
+        Sample("pick up the red block"),
+    ]
+    cands = candidates_from_samples(samples, "text", "agreement", choices=LEGAL)
+    assert [(c.action, c.p_llm) for c in cands] == [(LEGAL[0], 0.25)]
