@@ -41,6 +41,7 @@ def config(settings: BenchSettings) -> dict[str, Any]:
         "temperature": settings.temperature,
         "depth": settings.slinvit.horizon,
         "max_llm_calls": settings.max_llm_calls,
+        "actions": "legal-action matching",  # prose naming a legal action counts
     }
 
 

@@ -40,6 +40,7 @@ def config(settings: BenchSettings) -> dict[str, Any]:
         "temperature": settings.baseline_temperature,
         "max_turns": settings.max_turns,
         "prompt": prompt_digest(PROTOCOL, NOT_SOLVED, NO_ACTION),
+        "actions": "legal-action matching",  # prose naming a legal action counts
     }
 
 
