@@ -4,7 +4,8 @@ One table per suite: a row per run (method, model, configuration), non-oracle ro
 oracle rows after them, each labelled; success with its 95% Wilson interval; SQL's success on
 the tasks whose gold result is not empty and under the ORDER-BY-only reward rule; the mean LLM
 calls and tokens per task; success on the tasks every row ran (a paired comparison); then
-success by difficulty.
+success by difficulty, and each SLINVIT run against every other run on the tasks both ran
+(wins, losses and an exact sign test).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from langgraph_slinvit.bench.results import ResultRow
-from langgraph_slinvit.bench.stats import summarize
+from langgraph_slinvit.bench.stats import sign_test_p, summarize
 from langgraph_slinvit.bench.suites import SUITES
 
 _DIFFICULTY_ORDER = {"easy": 0, "medium": 1, "hard": 2, "extra": 3}
@@ -128,7 +129,33 @@ def suite_section(suite: str, rows: Sequence[ResultRow]) -> str:
             wins = sum(r.success for r in at)
             cells.append(f"{wins}/{len(at)} ({_pct(wins / len(at))})" if at else "-")
         lines.append("| " + " | ".join(cells) + " |")
+    lines += _paired_lines(runs)
     return "\n".join(lines) + "\n"
+
+
+def _paired_lines(runs: Sequence[Run]) -> list[str]:
+    """SLINVIT runs against every other run, on the tasks both ran."""
+    pairs = [(a, b) for a in runs if a.method == "slinvit" for b in runs if b is not a]
+    if not pairs:
+        return []
+    lines = ["", "SLINVIT against each other run, on the tasks both ran (wins / losses = tasks "
+             "only one of the two solves; exact two-sided sign test):", "",
+             "| SLINVIT run | other run | tasks | success | wins / losses | sign test p |",
+             "|---|---|---|---|---|---|"]  # fmt: skip
+    for a, b in pairs:
+        mine = {r.task_id: r.success for r in a.rows}
+        theirs = {r.task_id: r.success for r in b.rows}
+        common = sorted(mine.keys() & theirs.keys())
+        if not common:
+            continue
+        wins = sum(1 for t in common if mine[t] and not theirs[t])
+        losses = sum(1 for t in common if theirs[t] and not mine[t])
+        rate_a = sum(mine[t] for t in common) / len(common)
+        rate_b = sum(theirs[t] for t in common) / len(common)
+        p = sign_test_p(wins, losses)
+        lines.append(f"| {a.label} | {b.label} | {len(common)} | {_pct(rate_a)} vs "
+                     f"{_pct(rate_b)} | {wins} / {losses} | {p:.3f} |")  # fmt: skip
+    return lines
 
 
 def _difficulty_name(suite: str) -> str:

@@ -19,7 +19,7 @@ from langgraph_slinvit.bench.methods.react import _fix
 from langgraph_slinvit.bench.report import render_markdown
 from langgraph_slinvit.bench.results import ResultRow, ResultsDB, config_hash
 from langgraph_slinvit.bench.runner import run_bench, select_tasks
-from langgraph_slinvit.bench.stats import wilson_interval
+from langgraph_slinvit.bench.stats import sign_test_p, wilson_interval
 from langgraph_slinvit.bench.suites import make_suite
 from langgraph_slinvit.bench.suites.sql import answer_query
 from langgraph_slinvit.config import SlinvitConfig
@@ -295,3 +295,14 @@ def test_bash_single_gold_command_scores_one(tmp_path: Path) -> None:
                             tasks, show_progress=False)  # fmt: skip
     assert summary["success_rate"] == 1.0 and summary["mean_llm_calls"] == 1
     assert json.dumps(summary)  # a JSON-able summary
+
+
+def test_report_pairs_each_slinvit_run_with_the_others_and_a_sign_test() -> None:
+    assert sign_test_p(0, 0) == 1.0
+    assert round(sign_test_p(8, 1), 3) == 0.039  # as computed for the SQL table by hand
+    assert round(sign_test_p(8, 0), 4) == 0.0078 and sign_test_p(3, 3) == 1.0
+    rows = [_row(f"t{i:03d}", method="slinvit", config_hash="s", success=i < 5) for i in range(6)]
+    rows += [_row(f"t{i:03d}", success=i in (0, 5)) for i in range(7)]  # one task more
+    text = render_markdown(rows)
+    line = next(x for x in text.splitlines() if x.startswith("| slinvit | single |"))
+    assert line == "| slinvit | single | 6 | 83.3% vs 33.3% | 4 / 1 | 0.375 |"
