@@ -135,7 +135,11 @@ def suite_section(suite: str, rows: Sequence[ResultRow]) -> str:
 
 def _paired_lines(runs: Sequence[Run]) -> list[str]:
     """SLINVIT runs against every other run, on the tasks both ran."""
-    pairs = [(a, b) for a in runs if a.method == "slinvit" for b in runs if b is not a]
+    order = {id(run): i for i, run in enumerate(runs)}
+    pairs = [
+        (a, b) for a in runs if a.method == "slinvit" for b in runs
+        if b is not a and not (b.method == "slinvit" and order[id(b)] < order[id(a)])
+    ]  # fmt: skip
     if not pairs:
         return []
     lines = ["", "SLINVIT against each other run, on the tasks both ran (wins / losses = tasks "
@@ -153,8 +157,9 @@ def _paired_lines(runs: Sequence[Run]) -> list[str]:
         rate_a = sum(mine[t] for t in common) / len(common)
         rate_b = sum(theirs[t] for t in common) / len(common)
         p = sign_test_p(wins, losses)
+        shown = "<0.001" if p < 0.001 else f"{p:.3f}"
         lines.append(f"| {a.label} | {b.label} | {len(common)} | {_pct(rate_a)} vs "
-                     f"{_pct(rate_b)} | {wins} / {losses} | {p:.3f} |")  # fmt: skip
+                     f"{_pct(rate_b)} | {wins} / {losses} | {shown} |")  # fmt: skip
     return lines
 
 

@@ -306,3 +306,9 @@ def test_report_pairs_each_slinvit_run_with_the_others_and_a_sign_test() -> None
     text = render_markdown(rows)
     line = next(x for x in text.splitlines() if x.startswith("| slinvit | single |"))
     assert line == "| slinvit | single | 6 | 83.3% vs 33.3% | 4 / 1 | 0.375 |"
+    # two SLINVIT runs are compared once, and a tiny p is shown as such
+    rows += [_row(f"t{i:03d}", method="slinvit", model="other", success=False) for i in range(6)]
+    text = render_markdown(rows)
+    pairs = [x for x in text.splitlines() if x.startswith("| slinvit (")]
+    assert sum(" | slinvit (" in x for x in pairs) == 1
+    assert sign_test_p(12, 0) < 0.001
