@@ -151,8 +151,9 @@ class Suite(Protocol):
         """A rule-based, non-oracle value of a state, if the suite has one."""
         ...
 
-    def settings(self) -> dict[str, Any]:
-        """What about the suite changes results (e.g. the SQL backend): part of the config."""
+    def settings(self, method: str) -> dict[str, Any]:
+        """What about the suite changes ``method``'s results (e.g. the SQL backend): part of
+        the config hash, so that a change here reruns only the methods it affects."""
         ...
 
     def close(self) -> None:

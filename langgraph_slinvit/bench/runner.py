@@ -124,7 +124,7 @@ def run_bench(
 ) -> dict[str, Any]:
     """Run ``method_name`` on ``tasks`` (skipping finished ones) and summarize the sample."""
     method = get_method(method_name)
-    config = {"method": method.config(settings), "suite": suite.settings()}
+    config = {"method": method.config(settings), "suite": suite.settings(method_name)}
     chash = config_hash(config)
     done = db.done(suite.name, method_name, model_name, chash)
     todo = [t for t in tasks if t.task_id not in done]

@@ -87,6 +87,7 @@ class ShellEnvironment:
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self._child: pexpect.spawn | None = None
         self._nonce = secrets.token_hex(6)
+        self._tree: str | None = None  # digest of the files after the last command
 
     # -- session management ------------------------------------------------------------------
     @property
@@ -163,6 +164,7 @@ class ShellEnvironment:
         if not command:
             return Observation(output="Error: empty command", ok=False, error="empty command")
         child = self._child or self._start()
+        before = self._tree if self._tree is not None else _tree_digest(self._host_root)
         payload = base64.b64encode(command.encode()).decode()
         end = f"__SLV_END_{self._nonce}"
         limit = self.max_chars + 1
@@ -177,6 +179,7 @@ class ShellEnvironment:
             child.expect(pattern, timeout=self.timeout)
         except pexpect.TIMEOUT:
             self._kill_session()
+            self._tree = None  # the killed command may have changed files
             return Observation(
                 output=f"Error: command timed out after {self.timeout:g}s and was killed "
                 "(the shell was restarted; variables set earlier are lost).",
@@ -186,6 +189,7 @@ class ShellEnvironment:
             )
         except pexpect.EOF:
             self._kill_session()
+            self._tree = None
             return Observation(
                 output="The shell exited (it was restarted in the same directory).",
                 ok=False,
@@ -201,13 +205,16 @@ class ShellEnvironment:
         output = shown if shown else "(no output)"
         if code != 0:
             output += f"\n[exit code {code}]"
+        tree = self._tree = _tree_digest(self._host_root)
         digest = hashlib.sha1(text.encode(errors="replace"))
-        digest.update(_tree_digest(self._host_root).encode())
+        digest.update(tree.encode())
         return Observation(
             output=output,
             ok=code == 0,
             error=None if code == 0 else f"exit code {code}",
-            empty=size == 0,
+            # a command's result is its output and its change to the files: one that only
+            # changes files is not empty (its signature can agree with other rollouts')
+            empty=size == 0 and tree == before,
             signature=digest.hexdigest()[:16],
             details={
                 "exit_code": code,
@@ -235,6 +242,7 @@ class ShellEnvironment:
         shutil.copytree(self._host_root, clone._host_root, symlinks=True)
         clone._child = None
         clone._nonce = secrets.token_hex(6)
+        clone._tree = self._tree
         return clone
 
     def close(self) -> None:

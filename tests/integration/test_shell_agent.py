@@ -100,3 +100,23 @@ def test_hanging_command_is_killed_within_its_timeout(tmp_path: Path) -> None:
         assert _session_members(session) == []  # nothing of the old session survives
         # the shell was restarted in the same directory
         assert env.step("pwd").output == str(work / "notes")
+
+
+def test_a_command_that_only_changes_files_is_a_result_rollouts_can_agree_on(
+    tmp_path: Path,
+) -> None:
+    work = demo_workspace(tmp_path / "work")
+    with ShellEnvironment(work) as env:
+        quiet = env.step("true")
+        assert quiet.ok and quiet.empty  # no output, no file change: nothing to agree on
+        moves = []
+        for command in ["mv notes/todo.txt notes/done.txt", "mv notes/todo.txt notes/done.txt",
+                        "mv notes/todo.txt notes/finished.txt"]:  # fmt: skip
+            fork = env.fork()
+            moves.append(fork.step(command))
+            again = fork.step("true")
+            assert again.empty  # the change is the previous command's, not this one's
+            fork.close()
+        assert all(m.ok and not m.empty and m.output == "(no output)" for m in moves)
+        assert moves[0].signature == moves[1].signature != moves[2].signature
+        assert env.step("ls notes/todo.txt").ok  # the real workdir was not touched

@@ -54,7 +54,7 @@ class BlocksWorldSuite:
                 tasks.append(BenchTask(t.task_id, len(tasks), text, f"len {t.optimal_length}", t))
         return tasks
 
-    def settings(self) -> dict[str, Any]:
+    def settings(self, method: str) -> dict[str, Any]:
         return {"steps": list(STEPS)}
 
     def make_env(self, task: BenchTask) -> Environment:

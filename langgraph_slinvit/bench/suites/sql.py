@@ -89,7 +89,7 @@ class SqlSuite:
             for i, t in enumerate(load_sql_tasks(self.data_dir))
         ]
 
-    def settings(self) -> dict[str, Any]:
+    def settings(self, method: str) -> dict[str, Any]:
         return {"backend": self.backend}
 
     def make_env(self, task: BenchTask) -> Environment:
