@@ -50,7 +50,8 @@ def _runs(rows: Sequence[ResultRow]) -> list[Run]:
     models = {run.model for run in runs}
     settings = [run.rows[0].config.get("suite") or {} for run in runs]
     varying = sorted({k for s in settings for k in s if len({str(t.get(k)) for t in settings}) > 1})
-    tags = [[str(s.get(k)) for k in varying] for s in settings]  # e.g. the SQL backend
+    # e.g. "backend: mariadb"; a run whose suite settings lack a key gets no tag for it
+    tags = [[f"{k}: {s[k]}" for k in varying if k in s] for s in settings]
     same: dict[tuple, int] = defaultdict(int)
     for run, run_tags in zip(runs, tags, strict=True):
         same[(run.method, run.model, run.oracle, *run_tags)] += 1

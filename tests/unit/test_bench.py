@@ -312,3 +312,12 @@ def test_report_pairs_each_slinvit_run_with_the_others_and_a_sign_test() -> None
     pairs = [x for x in text.splitlines() if x.startswith("| slinvit (")]
     assert sum(" | slinvit (" in x for x in pairs) == 1
     assert sign_test_p(12, 0) < 0.001
+
+
+def test_report_names_a_suite_setting_only_on_the_runs_that_have_it() -> None:
+    rows = [_row("t001", method="slinvit", config_hash="a", config={"suite": {}}),
+            _row("t001", method="slinvit", config_hash="b",
+                 config={"suite": {"empty": "no output and no file change"}}),
+            _row("t001", method="try-again", config_hash="c", config={"suite": {}})]  # fmt: skip
+    labels = {x.split(" | ")[0] for x in render_markdown(rows).splitlines() if x.startswith("| ")}
+    assert {"| slinvit", "| slinvit [empty: no output and no file change]", "| try-again"} <= labels
