@@ -40,7 +40,7 @@ import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from langgraph_slinvit.envs.base import Observation, truncate
 from langgraph_slinvit.envs.sandbox import BwrapSandbox, SandboxLimits
@@ -228,6 +228,16 @@ class EpisodeResult(BashEpisodeResult):
     timed_out: bool = False
 
 
+class CommandRecord(NamedTuple):
+    """One command run in a :class:`BashTaskEnvironment` and how it ended."""
+
+    action: str
+    stdout: str | None
+    """Its full output (stdout and stderr, up to ``output_limit``)."""
+    exit_code: int | None
+    timed_out: bool
+
+
 class BashTaskEnvironment:
     """One InterCode-Bash episode: a persistent sandboxed bash over the task's file system.
 
@@ -272,6 +282,8 @@ class BashTaskEnvironment:
         before the first one (InterCode's observation)."""
         self.last_exit_code: int | None = None
         self.last_timed_out = False
+        self.commands: list[CommandRecord] = []
+        """Every command run in this environment, in order, with its full output."""
 
     def _new_shell(self, cwd: str | Path) -> ShellEnvironment:
         shell = ShellEnvironment(
@@ -307,6 +319,7 @@ class BashTaskEnvironment:
         self.last_stdout = raw
         self.last_exit_code = code
         self.last_timed_out = obs.timed_out
+        self.commands.append(CommandRecord(action, raw, code, obs.timed_out))
         if code is None:
             return obs
         size = int(obs.details.get("bytes", 0))
@@ -329,6 +342,7 @@ class BashTaskEnvironment:
         clone.__dict__.update(self.__dict__)
         tmp = tempfile.TemporaryDirectory(prefix=f"slinvit-bash-fs{self.task.fs}-fork-")
         clone._tmp = tmp
+        clone.commands = list(self.commands)
         try:
             clone.root = Path(tmp.name) / "root"
             shutil.copytree(self.root, clone.root, symlinks=True, copy_function=_copy_entry)
@@ -363,9 +377,20 @@ class BashTaskEnvironment:
 # --------------------------------------------------------------------------- evaluation (oracle)
 
 
-def episode_result(env: BashTaskEnvironment, last_stdout: str | None = None) -> EpisodeResult:
-    """The episode as the reward sees it: the tree's changes and the last command's output
-    (``last_stdout``, default the full output of ``env``'s last command)."""
+def episode_result(
+    env: BashTaskEnvironment, last_stdout: str | None = None, *, answer: int | None = None
+) -> EpisodeResult:
+    """The episode as the reward sees it: the tree's changes as they are now and the output of
+    the command the agent answers with: ``answer`` (its index in ``env.commands``; default the
+    last command), or ``last_stdout`` when given."""
+    if answer is not None and last_stdout is None:
+        record = env.commands[answer]
+        return EpisodeResult(
+            fs_diff=env.fs_diff(),
+            stdout=record.stdout,
+            exit_code=record.exit_code,
+            timed_out=record.timed_out,
+        )
     stdout = last_stdout if last_stdout is not None else env.last_stdout
     return EpisodeResult(
         fs_diff=env.fs_diff(),

@@ -146,3 +146,30 @@ def test_oracle_hook_and_a_slinvit_oracle_run(sandbox: TaskRootSandbox) -> None:
         final = agent.invoke({"messages": [("user", task.question)]})
         assert [s["action"] for s in final["steps"]] == [task.gold]
         assert reward(episode_result(env), gold) == 1.0
+
+
+def test_the_suite_scores_the_answered_steps_output_and_the_files_as_the_episode_left_them(
+    sandbox: TaskRootSandbox,
+) -> None:
+    from langgraph_slinvit.bench.suites import make_suite
+
+    suite = make_suite("intercode-bash")
+    task = next(t for t in suite.tasks() if t.task_id == "nl2bash-fs1-022")  # output only
+
+    def episode(*commands: str) -> tuple[BashTaskEnvironment, list[dict]]:
+        env = BashTaskEnvironment(task.raw, sandbox=sandbox)
+        return env, [{"action": c, "observation": env.step(c).to_dict()} for c in commands]
+
+    env, steps = episode(task.raw.gold, "echo something else")
+    try:
+        assert suite.evaluate(task, env, steps).reward < 1.0  # the last output is the answer
+        assert suite.evaluate(task, env, steps[:1]).reward == 1.0  # the answer is the gold's
+        with pytest.raises(ValueError, match="not the commands"):
+            suite.evaluate(task, env, steps[1:])
+    finally:
+        env.close()
+    env, steps = episode(task.raw.gold, "touch /testbed/new.txt")
+    try:  # answering with the first output does not undo the second command's file
+        assert suite.evaluate(task, env, steps[:1]).reward < 1.0
+    finally:
+        env.close()

@@ -45,7 +45,7 @@ class BashSuite:
 
     def settings(self, method: str) -> dict[str, Any]:
         if method == "slinvit":  # the only method whose value reads ``Observation.empty``
-            return {"empty": "no output and no file change"}
+            return {"empty": "no output and no file change", "answer": "the answered step's output"}
         return {}
 
     def make_env(self, task: BenchTask) -> Environment:
@@ -60,7 +60,13 @@ class BashSuite:
     def evaluate(self, task: BenchTask, env: Environment, steps: list[dict]) -> Evaluation:
         if not isinstance(env, BashTaskEnvironment):
             raise TypeError("the InterCode-Bash suite needs its own BashTaskEnvironment")
-        parts = compute_bash_reward(episode_result(env), self.gold(task.raw))
+        answer = None
+        if steps:  # the answered step's output; the files as the whole episode left them
+            answer = len(steps) - 1
+            ran = [c.action for c in env.commands[: answer + 1]]
+            if ran != [s["action"] for s in steps]:
+                raise ValueError(f"the answered steps are not the commands the episode ran: {ran}")
+        parts = compute_bash_reward(episode_result(env, answer=answer), self.gold(task.raw))
         return Evaluation(
             reward=parts.reward,
             details={
