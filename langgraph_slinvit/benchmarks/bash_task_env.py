@@ -277,11 +277,6 @@ class BashTaskEnvironment:
         except BaseException:
             tmp.cleanup()
             raise
-        self.last_stdout: str | None = None
-        """The full output (stdout and stderr, up to ``output_limit``) of the last command; None
-        before the first one (InterCode's observation)."""
-        self.last_exit_code: int | None = None
-        self.last_timed_out = False
         self.commands: list[CommandRecord] = []
         """Every command run in this environment, in order, with its full output."""
 
@@ -291,6 +286,12 @@ class BashTaskEnvironment:
         )
         shell.cwd = Path(cwd)  # a path inside the sandbox (the host path means nothing there)
         return shell
+
+    @property
+    def last_stdout(self) -> str | None:
+        """The full output (stdout and stderr, up to ``output_limit``) of the last command; None
+        before the first one (InterCode's observation)."""
+        return self.commands[-1].stdout if self.commands else None
 
     @property
     def cwd(self) -> Path:
@@ -316,9 +317,6 @@ class BashTaskEnvironment:
             suffix = f"\n[exit code {code}]"
             if code != 0 and raw.endswith(suffix):
                 raw = raw[: -len(suffix)]
-        self.last_stdout = raw
-        self.last_exit_code = code
-        self.last_timed_out = obs.timed_out
         self.commands.append(CommandRecord(action, raw, code, obs.timed_out))
         if code is None:
             return obs
@@ -383,20 +381,12 @@ def episode_result(
     """The episode as the reward sees it: the tree's changes as they are now and the output of
     the command the agent answers with: ``answer`` (its index in ``env.commands``; default the
     last command), or ``last_stdout`` when given."""
-    if answer is not None and last_stdout is None:
-        record = env.commands[answer]
-        return EpisodeResult(
-            fs_diff=env.fs_diff(),
-            stdout=record.stdout,
-            exit_code=record.exit_code,
-            timed_out=record.timed_out,
-        )
-    stdout = last_stdout if last_stdout is not None else env.last_stdout
+    record = env.commands[-1 if answer is None else answer] if env.commands else None
     return EpisodeResult(
         fs_diff=env.fs_diff(),
-        stdout=stdout,
-        exit_code=env.last_exit_code,
-        timed_out=env.last_timed_out,
+        stdout=last_stdout if last_stdout is not None else (record.stdout if record else None),
+        exit_code=record.exit_code if record else None,
+        timed_out=record.timed_out if record else False,
     )
 
 
