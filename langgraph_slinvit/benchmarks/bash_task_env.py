@@ -375,16 +375,14 @@ class BashTaskEnvironment:
 # --------------------------------------------------------------------------- evaluation (oracle)
 
 
-def episode_result(
-    env: BashTaskEnvironment, last_stdout: str | None = None, *, answer: int | None = None
-) -> EpisodeResult:
+def episode_result(env: BashTaskEnvironment, *, answer: int | None = None) -> EpisodeResult:
     """The episode as the reward sees it: the tree's changes as they are now and the output of
-    the command the agent answers with: ``answer`` (its index in ``env.commands``; default the
-    last command), or ``last_stdout`` when given."""
+    the command the agent answers with (``answer``, its index in ``env.commands``; default the
+    last command)."""
     record = env.commands[-1 if answer is None else answer] if env.commands else None
     return EpisodeResult(
         fs_diff=env.fs_diff(),
-        stdout=last_stdout if last_stdout is not None else (record.stdout if record else None),
+        stdout=record.stdout if record else None,
         exit_code=record.exit_code if record else None,
         timed_out=record.timed_out if record else False,
     )

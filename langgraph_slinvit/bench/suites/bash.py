@@ -44,7 +44,8 @@ class BashSuite:
         ]
 
     def settings(self, method: str) -> dict[str, Any]:
-        if method == "slinvit":  # the only method whose value reads ``Observation.empty``
+        # slinvit alone reads ``Observation.empty`` (agreement) and names an answer step
+        if method == "slinvit":
             return {"empty": "no output and no file change", "answer": "the answered step's output"}
         return {}
 
