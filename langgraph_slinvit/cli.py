@@ -57,6 +57,9 @@ def _add_common(p: argparse.ArgumentParser) -> None:
                         "share of other distinct paths reaching it (paths)")
     s.add_argument("--answer-from", choices=["best", "last"], default=d.answer_from,
                    help=f"which real result the answer rests on (default {d.answer_from})")
+    s.add_argument("--stop-when", choices=["submit", "no_gain"], default=d.stop_when,
+                   help="stop on SUBMIT only (submit, default) or also when no candidate is "
+                        "valued above a result already in hand (no_gain)")
     s.add_argument("--temperature", type=float, default=d.temperature)
     s.add_argument("--seed", type=int, default=None)
     b = p.add_argument_group("budgets")
@@ -105,6 +108,7 @@ def _config(args: argparse.Namespace) -> SlinvitConfig:
             lam=args.lam, value=args.value, temperature=args.temperature, seed=args.seed,
             rollout_horizon=args.rollout_horizon, samples=args.samples, p_llm=args.p_llm,
             agreement_weight=args.agreement_weight, answer_from=args.answer_from,
+            stop_when=args.stop_when,
             agreement_basis=args.agreement_basis, expand_from=args.expand_from,
             max_llm_calls=args.max_llm_calls, max_tokens=args.max_tokens,
             max_seconds=args.max_seconds,

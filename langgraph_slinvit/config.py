@@ -10,6 +10,7 @@ PLLMRule = Literal["auto", "logprob", "agreement"]
 AnswerRule = Literal["best", "last"]
 AgreementBasis = Literal["samples", "paths"]
 ExpandFrom = Literal["policy", "legal"]
+StopRule = Literal["submit", "no_gain"]
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,11 @@ class SlinvitConfig:
     """Which real result the final answer rests on: ``best`` = the real step whose decision
     valued it highest (ties: the later one), so exploring after a good result cannot replace it
     with a worse one; ``last`` = the last real step."""
+    stop_when: StopRule = "submit"
+    """When the agent stops before the horizon: ``submit`` = when the chosen path is SUBMIT;
+    ``no_gain`` = also when the chosen path's value (V_hat) is no higher than the value of a
+    real step already taken, so the agent does not act on a result it values no better than
+    one in hand (and the files or tables that result left stay as they are)."""
     summarize_answer: bool = True
     """Ask the LLM to phrase the final answer from the last result (one more call)."""
     retries: int = 3
@@ -115,6 +121,8 @@ class SlinvitConfig:
             raise ValueError(f"unknown agreement basis: {self.agreement_basis!r}")
         if self.expand_from not in ("policy", "legal"):
             raise ValueError(f"unknown expansion source: {self.expand_from!r}")
+        if self.stop_when not in ("submit", "no_gain"):
+            raise ValueError(f"unknown stop rule: {self.stop_when!r}")
         if self.p_llm not in ("auto", "logprob", "agreement"):
             raise ValueError(f"unknown P_LLM rule: {self.p_llm!r}")
 

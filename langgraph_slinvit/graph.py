@@ -2,7 +2,7 @@
 
     start -> propose -(Send, one branch per candidate)-> rollout -> score -> select -> act
              ^                                                                        |
-             +------------------------------- until submit / horizon / budget -------+-> respond
+             +----------------------- until submit / no gain / horizon / budget -----+-> respond
 
 The environment and the model live in the closure of the nodes, never in the state.
 """
@@ -32,6 +32,7 @@ from langgraph_slinvit.search import (
     SearchState,
     evaluate_path,
     expand_paths,
+    improves_on,
     score_paths,
     select_best,
 )
@@ -322,6 +323,12 @@ def build_slinvit_graph(
             # A step keeps the value its own decision gave it: agreement on *stopping* says
             # little about whether the last result is right, so SUBMIT does not raise it.
             return {"done": True, "stop_reason": "submitted", "decision": decision + 1}
+        if cfg.stop_when == "no_gain" and not improves_on(best, state["steps"]):
+            # the search values this action no higher than a result already in hand: answer
+            # with that result instead of acting again
+            _emit({"type": "no_gain", "decision": decision, "actions": best["actions"],
+                   "v_hat": best["v_hat"]})  # fmt: skip
+            return {"done": True, "stop_reason": "no_gain", "decision": decision + 1}
         has_checkpointer, thread_id = _run_context()
         key = f"{thread_id}/{state['started_at']!r}/{decision}" if has_checkpointer else None
         obs = execute(action, key)
@@ -367,7 +374,7 @@ def build_slinvit_graph(
                 except (BudgetExhausted, ModelEndpointError):
                     pass  # the rendered result alone is still a complete answer
                 spent = budget.spent
-            if reason not in ("submitted", "terminal"):
+            if reason not in ("submitted", "terminal", "no_gain"):
                 text += f"\n\n(stopped: {_reason_text(reason)}; best result so far shown)"
         elapsed = round(time.time() - state["started_at"], 3)
         seconds = elapsed - state.get("usage", {}).get("seconds", 0)
@@ -445,6 +452,7 @@ def _reason_text(reason: str) -> str:
     return {
         "horizon": "the horizon of real actions was reached",
         "terminal": "the environment reported the episode over",
+        "no_gain": "no candidate was valued above a result already in hand",
         "no_action": "the model proposed no usable action",
         "max_llm_calls": "the max_llm_calls budget ran out",
         "max_tokens": "the max_tokens budget ran out",

@@ -5,6 +5,7 @@
     roll out  M rollouts of the LLM policy from each leaf, in forks    (rollout_values)
     score     lam * sum_i P_LLM(a_i|s_i) + V_hat(leaf)                 (score_paths)
     select    the best path: its end state is the sub-goal            (select_best)
+    go on?    with stop_when="no_gain", only if it beats a step in hand  (improves_on)
 
 ``evaluate_candidate`` is the work of one branch (one first action): the LangGraph layer runs one
 branch per candidate in parallel with ``Send``; :func:`decide` runs them one after another. Every
@@ -357,6 +358,13 @@ def select_best(scored: Sequence[dict]) -> dict | None:
     if not scored:
         return None
     return max(enumerate(scored), key=lambda it: (it[1]["score"], sum(it[1]["p_llm"]), -it[0]))[1]
+
+
+def improves_on(best: dict, steps: Sequence[dict]) -> bool:
+    """True when the chosen path's V_hat is above the value of every real step taken so far
+    (steps record their decision's ``value``; a step without one, or no step, counts as none)."""
+    held = [s["value"] for s in steps if s.get("value") is not None]
+    return not held or best["v_hat"] > max(held)
 
 
 def decide(

@@ -251,6 +251,47 @@ def test_answer_rests_on_the_best_valued_result(shop_db: Path, rule: str, expect
     assert ("Ann" in out["answer"]) == (rule == "last")
 
 
+def test_no_gain_stops_instead_of_acting_on_a_lower_valued_result(shop_db: Path) -> None:
+    # the same episode as above: at decision 2 the best candidate (Oslo, agreement 1/3) is
+    # valued below Bob (3/4), already in hand, so no_gain answers with Bob and runs nothing more
+    cfg = SlinvitConfig(k=3, samples=4, rollouts=0, p_llm="agreement", stop_when="no_gain",
+                        summarize_answer=False)  # fmt: skip
+    model = ScriptedChatModel(responder=_explores_after_a_good_result, calls=[])
+    with SQLEnvironment(f"sqlite:///{shop_db}") as env:
+        out = run(create_slinvit_agent(model, env, config=cfg))
+    assert [s["action"] for s in out["steps"]] == [RIGHT]
+    assert out["stop_reason"] == "no_gain"
+    assert out["answer_step"] == 0 and "Bob" in out["answer"] and "stopped" not in out["answer"]
+    assert len(model.calls) == 2  # two proposals; decision 3's request is never made
+
+
+def _agrees_more_on_the_second_try(messages, n):
+    """Decision 1: four samples, four results; decision 2: every sample reaches Bob; then stop."""
+    body = str(messages[-1].content)
+    if "Result 2" in body:
+        return ["SUBMIT"] * n
+    if "Result 1" in body:
+        return [fenced(RIGHT_TOO)] * n
+    return [fenced(q) for q in WANDERING][:n]
+
+
+def test_no_gain_goes_on_while_the_search_values_the_next_result_higher(shop_db: Path) -> None:
+    cfg = SlinvitConfig(k=4, samples=4, rollouts=0, p_llm="agreement", stop_when="no_gain",
+                        summarize_answer=False)  # fmt: skip
+    model = ScriptedChatModel(responder=_agrees_more_on_the_second_try, calls=[])
+    with SQLEnvironment(f"sqlite:///{shop_db}") as env:
+        out = run(create_slinvit_agent(model, env, config=cfg))
+    assert [s["action"] for s in out["steps"]] == [OTHER, RIGHT_TOO]
+    assert [s["value"] for s in out["steps"]] == pytest.approx([1.125, 1.5])
+    assert out["stop_reason"] == "submitted"
+    assert out["answer_step"] == 1 and "Bob" in out["answer"]
+
+
+def test_invalid_stop_rule_is_refused() -> None:
+    with pytest.raises(ValueError, match="stop rule"):
+        SlinvitConfig(stop_when="never")  # type: ignore[arg-type]
+
+
 def test_invalid_answer_rule_is_refused() -> None:
     with pytest.raises(ValueError, match="answer rule"):
         SlinvitConfig(answer_from="first")  # type: ignore[arg-type]

@@ -66,5 +66,6 @@ def run(job: Job) -> MethodResult:
         details={
             "stop_reason": out.get("stop_reason", ""),
             "rollouts": usage.get("rollouts", 0),
+            "step_values": [s.get("value") for s in out.get("steps", []) if s.get("action")],
         },
     )
