@@ -231,16 +231,20 @@ def _explores_after_a_good_result(messages, n):
     return [fenced(q) for q in (RIGHT, RIGHT_TOO, OTHER, RIGHT)][:n]
 
 
+def _scripted_run(db: Path, responder, **knobs):
+    """Run the agent without rollouts (value = result plus agreement) on a scripted model."""
+    cfg = SlinvitConfig(samples=4, rollouts=0, p_llm="agreement", summarize_answer=False, **knobs)
+    model = ScriptedChatModel(responder=responder, calls=[])
+    with SQLEnvironment(f"sqlite:///{db}") as env:
+        return run(create_slinvit_agent(model, env, config=cfg)), model
+
+
 @pytest.mark.parametrize(("rule", "expected"), [("best", 0), ("last", 1)])
 def test_answer_rests_on_the_best_valued_result(shop_db: Path, rule: str, expected: int) -> None:
     # without rollouts the value of a step is its own result plus agreement (the share of the
     # samples reaching the same result): Bob (3 of 4) is valued above Oslo (1 of the 3 kept
     # candidates), which the model ran afterwards; the unanimous SUBMIT raises neither
-    cfg = SlinvitConfig(k=3, samples=4, rollouts=0, p_llm="agreement", answer_from=rule,
-                        summarize_answer=False)  # fmt: skip
-    model = ScriptedChatModel(responder=_explores_after_a_good_result, calls=[])
-    with SQLEnvironment(f"sqlite:///{shop_db}") as env:
-        out = run(create_slinvit_agent(model, env, config=cfg))
+    out, _ = _scripted_run(shop_db, _explores_after_a_good_result, k=3, answer_from=rule)
     assert [s["action"] for s in out["steps"]] == [RIGHT, OTHER]
     assert out["stop_reason"] == "submitted"
     first, second = (s["value"] for s in out["steps"])
@@ -254,11 +258,7 @@ def test_answer_rests_on_the_best_valued_result(shop_db: Path, rule: str, expect
 def test_no_gain_stops_instead_of_acting_on_a_lower_valued_result(shop_db: Path) -> None:
     # the same episode as above: at decision 2 the best candidate (Oslo, agreement 1/3) is
     # valued below Bob (3/4), already in hand, so no_gain answers with Bob and runs nothing more
-    cfg = SlinvitConfig(k=3, samples=4, rollouts=0, p_llm="agreement", stop_when="no_gain",
-                        summarize_answer=False)  # fmt: skip
-    model = ScriptedChatModel(responder=_explores_after_a_good_result, calls=[])
-    with SQLEnvironment(f"sqlite:///{shop_db}") as env:
-        out = run(create_slinvit_agent(model, env, config=cfg))
+    out, model = _scripted_run(shop_db, _explores_after_a_good_result, k=3, stop_when="no_gain")
     assert [s["action"] for s in out["steps"]] == [RIGHT]
     assert out["stop_reason"] == "no_gain"
     assert out["answer_step"] == 0 and "Bob" in out["answer"] and "stopped" not in out["answer"]
@@ -276,11 +276,7 @@ def _agrees_more_on_the_second_try(messages, n):
 
 
 def test_no_gain_goes_on_while_the_search_values_the_next_result_higher(shop_db: Path) -> None:
-    cfg = SlinvitConfig(k=4, samples=4, rollouts=0, p_llm="agreement", stop_when="no_gain",
-                        summarize_answer=False)  # fmt: skip
-    model = ScriptedChatModel(responder=_agrees_more_on_the_second_try, calls=[])
-    with SQLEnvironment(f"sqlite:///{shop_db}") as env:
-        out = run(create_slinvit_agent(model, env, config=cfg))
+    out, _ = _scripted_run(shop_db, _agrees_more_on_the_second_try, k=4, stop_when="no_gain")
     assert [s["action"] for s in out["steps"]] == [OTHER, RIGHT_TOO]
     assert [s["value"] for s in out["steps"]] == pytest.approx([1.125, 1.5])
     assert out["stop_reason"] == "submitted"
