@@ -48,10 +48,10 @@ def _runs(rows: Sequence[ResultRow]) -> list[Run]:
         groups[(row.method, row.model, row.config_hash, row.oracle)].append(row)
     runs = [Run(m, mo, h, o, rs) for (m, mo, h, o), rs in groups.items()]
     models = {run.model for run in runs}
-    settings = [run.rows[0].config.get("suite") or {} for run in runs]
-    varying = sorted({k for s in settings for k in s if len({str(t.get(k)) for t in settings}) > 1})
-    # e.g. "backend: mariadb"; a run whose suite settings lack a key gets no tag for it
-    tags = [[f"{k}: {s[k]}" for k in varying if k in s] for s in settings]
+    tags = [
+        _method_tags(run, [r for r in runs if r.method == run.method]) + suite_tags
+        for run, suite_tags in zip(runs, _suite_tags(runs), strict=True)
+    ]
     same: dict[tuple, int] = defaultdict(int)
     for run, run_tags in zip(runs, tags, strict=True):
         same[(run.method, run.model, run.oracle, *run_tags)] += 1
@@ -66,6 +66,28 @@ def _runs(rows: Sequence[ResultRow]) -> list[Run]:
         run.label = label + (" (ORACLE)" if run.oracle else "")
     runs.sort(key=lambda r: (r.oracle, r.label))
     return runs
+
+
+def _varying(settings: Sequence[dict]) -> list[str]:
+    """Keys whose value differs between ``settings`` (a missing key counts as a value)."""
+    keys = {k for s in settings for k in s}
+    return sorted(k for k in keys if len({str(s.get(k)) for s in settings}) > 1)
+
+
+def _suite_tags(runs: Sequence[Run]) -> list[list[str]]:
+    """Per run, its suite settings that other runs do not share, e.g. "backend: mariadb"; a run
+    whose suite settings lack a key gets no tag for it."""
+    settings = [run.rows[0].config.get("suite") or {} for run in runs]
+    varying = _varying(settings)
+    return [[f"{k}: {s[k]}" for k in varying if k in s] for s in settings]
+
+
+def _method_tags(run: Run, same_method: Sequence[Run]) -> list[str]:
+    """The method settings in which ``run`` differs from another run of its method, e.g.
+    "stop_when=no_gain" (the oracle flag has a column of its own; missing keys get no tag)."""
+    settings = [r.rows[0].config.get("method") or {} for r in same_method]
+    mine = run.rows[0].config.get("method") or {}
+    return [f"{k}={mine[k]}" for k in _varying(settings) if k in mine and k != "oracle"]
 
 
 def _pct(x: float) -> str:

@@ -321,3 +321,17 @@ def test_report_names_a_suite_setting_only_on_the_runs_that_have_it() -> None:
             _row("t001", method="try-again", config_hash="c", config={"suite": {}})]  # fmt: skip
     labels = {x.split(" | ")[0] for x in render_markdown(rows).splitlines() if x.startswith("| ")}
     assert {"| slinvit", "| slinvit [empty: no output and no file change]", "| try-again"} <= labels
+
+
+def test_report_names_the_method_setting_two_runs_of_a_method_differ_in() -> None:
+    method = {"k": 4, "stop_when": "submit", "oracle": False}
+    rows = [_row("t001", method="slinvit", config_hash="a", config={"method": method}),
+            _row("t001", method="slinvit", config_hash="b",
+                 config={"method": {**method, "stop_when": "no_gain"}}),
+            _row("t001", method="slinvit", config_hash="c", oracle=True,
+                 config={"method": {**method, "stop_when": "no_gain", "oracle": True}}),
+            _row("t001", config_hash="d", config={"method": {"k": 1}})]  # fmt: skip
+    labels = {x.split(" | ")[0] for x in render_markdown(rows).splitlines() if x.startswith("| ")}
+    assert {"| slinvit [stop_when=submit]", "| slinvit [stop_when=no_gain]",
+            "| slinvit [stop_when=no_gain] (ORACLE)", "| single"} <= labels  # fmt: skip
+    assert not any("oracle=" in label or "k=" in label for label in labels)
