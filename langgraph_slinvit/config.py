@@ -83,8 +83,10 @@ class SlinvitConfig:
     stop_when: StopRule = "submit"
     """When the agent stops before the horizon: ``submit`` = when the chosen path is SUBMIT;
     ``no_gain`` = also when the chosen path's value (V_hat) is no higher than the value of a
-    real step already taken, so the agent does not act on a result it values no better than
-    one in hand (and the files or tables that result left stay as they are)."""
+    result in hand (a real step whose decision valued the state it reached: depth 1), so the
+    agent does not act on a result it values no better than one it has (and the files or
+    tables that result left stay as they are). At depth > 1 a step's value is that of a state
+    further ahead, not in hand, so there the rule never stops a run."""
     summarize_answer: bool = True
     """Ask the LLM to phrase the final answer from the last result (one more call)."""
     retries: int = 3

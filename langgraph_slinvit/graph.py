@@ -30,6 +30,7 @@ from langgraph_slinvit.proposal import Candidate, propose
 from langgraph_slinvit.search import (
     Hooks,
     SearchState,
+    ends_after_first,
     evaluate_path,
     expand_paths,
     improves_on,
@@ -333,7 +334,8 @@ def build_slinvit_graph(
         key = f"{thread_id}/{state['started_at']!r}/{decision}" if has_checkpointer else None
         obs = execute(action, key)
         step = {"action": action, "observation": obs.to_dict(), "decision": decision,
-                "score": best["score"], "value": best["v_hat"]}  # fmt: skip
+                "score": best["score"], "value": best["v_hat"],
+                "value_here": ends_after_first(best)}  # fmt: skip
         _emit({"type": "action", "decision": decision, "action": action, "output": obs.output})
         update: dict[str, Any] = {
             "steps": [*state["steps"], step],

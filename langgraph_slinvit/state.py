@@ -20,7 +20,8 @@ class OutputState(TypedDict, total=False):
     answer: str
     """The final answer text (also the content of the last message)."""
     steps: list[dict[str, Any]]
-    """Real actions taken: ``{"action", "observation", "decision", "score", "value"}``."""
+    """Real actions taken: ``{"action", "observation", "decision", "score", "value",
+    "value_here"}`` (``value_here``: the decision valued the state this action reached)."""
     usage: Annotated[dict[str, float], add_usage]
     """``llm_calls``, ``prompt_tokens``, ``completion_tokens``, ``rollouts``, ``env_steps``,
     ``rollout_steps``, ``seconds`` for the run."""

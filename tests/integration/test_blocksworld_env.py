@@ -165,16 +165,19 @@ def test_slinvit_maps_prose_onto_legal_actions_and_looks_ahead_with_the_rule_val
     assert len(model.calls) <= task.optimal_length * 3
 
 
-def test_legal_expansion_looks_ahead_without_asking_the_model() -> None:
+@pytest.mark.parametrize("stop_when", ["submit", "no_gain"])
+def test_legal_expansion_looks_ahead_without_asking_the_model(stop_when: str) -> None:
     """``expand_from="legal"``: one request per decision (the root's proposals); below the root
     every legal action is tried in forks and valued by the rule value. Even a model that names
-    no action then solves a 4-step task, which is why the report gives this no-LLM figure."""
+    no action then solves a 4-step task, which is why the report gives this no-LLM figure.
+    ``no_gain`` does not stop it: a depth-2 value is that of a state two moves ahead, not one
+    in hand, so the next decision reaching that state at the same value is no reason to stop."""
     task = TASKS[3]
     model = ScriptedChatModel(responder=lambda m, n: ["I am not sure."] * n, calls=[])
     env = BlocksWorldEnvironment(task)
     config = SlinvitConfig(
         k=4, depth=2, rollouts=0, horizon=8, samples=4, p_llm="agreement", lam=0.02,
-        expand_from="legal", summarize_answer=False, max_llm_calls=20,
+        expand_from="legal", summarize_answer=False, max_llm_calls=20, stop_when=stop_when,
     )  # fmt: skip
     agent = create_slinvit_agent(model, env, config=config, value_fn=rule_value_hook)
     final = agent.invoke({"messages": [("user", "Reach the goal configuration of the blocks.")]})
