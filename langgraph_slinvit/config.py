@@ -83,10 +83,12 @@ class SlinvitConfig:
     stop_when: StopRule = "submit"
     """When the agent stops before the horizon: ``submit`` = when the chosen path is SUBMIT;
     ``no_gain`` = also when the chosen path's value (V_hat) is no higher than the value of a
-    result in hand (a real step whose decision valued the state it reached: depth 1), so the
-    agent does not act on a result it values no better than one it has (and the files or
-    tables that result left stay as they are). At depth > 1 a step's value is that of a state
-    further ahead, not in hand, so there the rule never stops a run."""
+    result in hand (a real step whose decision valued the state it reached), so the agent does
+    not act on a result it values no better than one it has (and the files or tables that
+    result left stay as they are). With depth > 1, or rollouts that go past the leaf, a step's
+    value is that of a state further ahead, not in hand, and the rule does not stop there.
+    Measured with ``rollouts=0`` (docs/results.md, session 6): better on InterCode-SQL and
+    -Bash; not the default, since on a puzzle a plateau of the value is a step on the way."""
     summarize_answer: bool = True
     """Ask the LLM to phrase the final answer from the last result (one more call)."""
     retries: int = 3

@@ -30,12 +30,12 @@ from langgraph_slinvit.proposal import Candidate, propose
 from langgraph_slinvit.search import (
     Hooks,
     SearchState,
-    ends_after_first,
     evaluate_path,
     expand_paths,
     improves_on,
     score_paths,
     select_best,
+    values_first_step,
 )
 from langgraph_slinvit.state import (
     BranchState,
@@ -335,7 +335,7 @@ def build_slinvit_graph(
         obs = execute(action, key)
         step = {"action": action, "observation": obs.to_dict(), "decision": decision,
                 "score": best["score"], "value": best["v_hat"],
-                "value_here": ends_after_first(best)}  # fmt: skip
+                "value_here": values_first_step(best, len(state["steps"]))}  # fmt: skip
         _emit({"type": "action", "decision": decision, "action": action, "output": obs.output})
         update: dict[str, Any] = {
             "steps": [*state["steps"], step],

@@ -360,16 +360,20 @@ def select_best(scored: Sequence[dict]) -> dict | None:
     return max(enumerate(scored), key=lambda it: (it[1]["score"], sum(it[1]["p_llm"]), -it[0]))[1]
 
 
-def ends_after_first(path: dict) -> bool:
-    """True when a path's leaf is the state its first action reaches (depth 1, or SUBMIT after),
-    so its V_hat is the value of that real step's own result."""
-    return all(a == SUBMIT for a in path["actions"][1:])
+def values_first_step(path: dict, steps_before: int) -> bool:
+    """True when a path's V_hat is the value of the state its first action reaches: the path
+    ends there (depth 1, or SUBMIT after) and no rollout went further (none ran, or each
+    stopped at once), so the value is of that real step's own result, not of a state ahead."""
+    if any(a != SUBMIT for a in path["actions"][1:]):
+        return False
+    return all(len(r["actions"]) <= steps_before + 1 for r in path["rollouts"])
 
 
 def improves_on(best: dict, steps: Sequence[dict]) -> bool:
     """True when the chosen path's V_hat is above the value of every result in hand: the real
-    steps whose decision valued the state they reached (``value_here``). A value of a leaf
-    further ahead (depth > 1) is not in hand: reaching that leaf is what the next steps do."""
+    steps whose decision valued the state they reached (``value_here``). A value of a state
+    further ahead (depth > 1, or rollouts past the leaf) is not in hand: reaching it is what
+    the next steps do."""
     held = [s["value"] for s in steps if s.get("value_here") and s.get("value") is not None]
     return not held or best["v_hat"] > max(held)
 

@@ -125,12 +125,14 @@ def planner_model(task) -> ScriptedChatModel:
     return ScriptedChatModel(responder=responder, calls=[])
 
 
-def test_slinvit_run_reaches_the_goal() -> None:
+@pytest.mark.parametrize("stop_when", ["submit", "no_gain"])
+def test_slinvit_run_reaches_the_goal(stop_when: str) -> None:
+    # no_gain must not stop it: the rollouts value states beyond the step, none is in hand
     task = TASKS[3]
     env = BlocksWorldEnvironment(task)
     config = SlinvitConfig(
         k=2, depth=1, rollouts=1, horizon=8, rollout_horizon=4, samples=4,
-        summarize_answer=False, max_llm_calls=200,
+        summarize_answer=False, max_llm_calls=200, stop_when=stop_when,
     )  # fmt: skip
     agent = create_slinvit_agent(planner_model(task), env, config=config, value_fn=rule_value_hook)
     final = agent.invoke({"messages": [("user", "Reach the goal configuration of the blocks.")]})
