@@ -36,6 +36,9 @@ class PlainRenderer:
             self._line(f"[{d}] observed   {_short(ev['output'], 300)}")
         elif kind == "submit":
             self._line(f"[{d}] submit")
+        elif kind == "no_gain":
+            self._line(f"[{d}] stop       no candidate beats a result in hand "
+                       f"(best value {ev['v_hat']:.3f})")  # fmt: skip
 
     def _line(self, text: str) -> None:
         print(text, file=self.out, flush=True)
@@ -83,6 +86,9 @@ class RichRenderer(PlainRenderer):
             c.print(f"  [dim]{escape(_short(ev['output'], 400))}[/]")
         elif kind == "submit":
             c.print("  [bold green]submit[/]")
+        elif kind == "no_gain":
+            c.print(f"  [bold green]stop[/]: no candidate beats a result in hand "
+                    f"(best value {ev['v_hat']:.3f})")  # fmt: skip
 
     def summary(self, result: dict[str, Any]) -> None:
         from rich.console import Console

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import pytest
 
 from langgraph_slinvit import cli, models
 from langgraph_slinvit.demo import DEMO_ANSWER
+from langgraph_slinvit.render import PlainRenderer
 from tests.conftest import RIGHT, fenced, scripted
 
 DEMO_SQL = "SELECT name FROM customers WHERE id NOT IN (SELECT customer_id FROM orders)"
@@ -106,3 +108,10 @@ def test_unreachable_endpoint_is_one_clear_line(shop_db: Path, capsys) -> None:
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2
     assert err[-1].startswith("slinvit: error: model endpoint http://127.0.0.1:9/v1 failed")
+
+
+def test_the_live_view_says_why_a_no_gain_run_stopped() -> None:
+    out = io.StringIO()
+    PlainRenderer(out).event({"type": "no_gain", "decision": 2, "actions": ["ls"], "v_hat": 1.25})
+    line = "[2] stop       no candidate beats a result in hand (best value 1.250)\n"
+    assert out.getvalue() == line
