@@ -216,4 +216,6 @@ def test_slinvit_is_scored_on_the_result_it_answers_with(
         (row,) = db.rows()
     assert [a.rstrip(";") for a in row.actions] == [gold, WRONG_SQL]
     assert row.details["answer_step"] == (0 if rule == "best" else 1)
+    first, second = row.details["method"]["step_values"]  # kept for analysing stops later
+    assert first > second
     assert row.success is success

@@ -50,13 +50,10 @@ def run(job: Job) -> MethodResult:
         oracle_reward=job.suite.oracle_hook(job.task) if oracle else None,
     )
     out = agent.invoke({"messages": [("user", job.task.text)]})
-    steps = [
-        {"action": s["action"], "observation": s["observation"]}
-        for s in out.get("steps", [])
-        if s.get("action")
-    ]
+    taken = out.get("steps", [])
+    real = [i for i, s in enumerate(taken) if s.get("action")]  # steps that ran an action
+    steps = [{"action": taken[i]["action"], "observation": taken[i]["observation"]} for i in real]
     answer = out.get("answer_step")
-    real = [i for i, s in enumerate(out.get("steps", [])) if s.get("action")]
     usage = out.get("usage", {})
     return MethodResult(
         steps=steps,
@@ -66,6 +63,6 @@ def run(job: Job) -> MethodResult:
         details={
             "stop_reason": out.get("stop_reason", ""),
             "rollouts": usage.get("rollouts", 0),
-            "step_values": [s.get("value") for s in out.get("steps", []) if s.get("action")],
+            "step_values": [taken[i].get("value") for i in real],
         },
     )
