@@ -70,6 +70,9 @@ def add_bench_parser(sub: Any) -> argparse.ArgumentParser:
     report.add_argument("--out", default="docs/results.md", help="markdown file to write")
     report.add_argument("--plot", default="docs/results.png", help="PNG plot to write")
     report.add_argument("--no-plot", action="store_true", help="write no plot")
+    report.add_argument("--min-tasks", type=int, default=0, metavar="N",
+                        help="name, but do not table or plot, runs with fewer than N tasks "
+                        "(default 0: every run)")  # fmt: skip
     report.set_defaults(handler=report_command)
     return bench
 
@@ -181,14 +184,14 @@ def report_command(args: argparse.Namespace) -> int:
         raise UserError(f"no results database at {args.results} (run slinvit bench first)")
     with ResultsDB(args.results) as db:
         rows = db.rows()
-    markdown = render_markdown(rows, source=args.results)
+    markdown = render_markdown(rows, source=args.results, min_tasks=args.min_tasks)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(markdown, encoding="utf-8")
     written = [str(out)]
     if not args.no_plot:
         try:
-            written.append(str(render_plot(rows, args.plot)))
+            written.append(str(render_plot(rows, args.plot, min_tasks=args.min_tasks)))
         except ImportError:
             print("slinvit: note: matplotlib is not installed; no plot written "
                   "(pip install matplotlib)", file=sys.stderr)  # fmt: skip

@@ -1,11 +1,11 @@
 """``slinvit bench report``: markdown tables and a success-vs-cost plot from the results database.
 
-One table per suite: a row per run (method, model, configuration), non-oracle rows first and
-oracle rows after them, each labelled; success with its 95% Wilson interval; SQL's success on
+Per suite, runs that did not see the gold answer and oracle runs in tables of their own: a row
+per run (method, model, configuration); success with its 95% Wilson interval; SQL's success on
 the tasks whose gold result is not empty and under the ORDER-BY-only reward rule; the mean LLM
-calls and tokens per task; success on the tasks every row ran (a paired comparison); then
-success by difficulty, and each SLINVIT run against every other run on the tasks both ran
-(wins, losses and an exact sign test).
+calls and tokens per task; success on the tasks every complete run ran (a paired comparison that
+partial runs do not shrink); then success by difficulty, and each SLINVIT run against the other
+runs on the tasks both ran (wins, losses and an exact sign test), oracle and non-oracle apart.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib
 import os
 import re
+import textwrap
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -87,7 +88,8 @@ def _method_tags(run: Run, same_method: Sequence[Run]) -> list[str]:
     "stop_when=no_gain" (the oracle flag has a column of its own; missing keys get no tag)."""
     settings = [r.rows[0].config.get("method") or {} for r in same_method]
     mine = run.rows[0].config.get("method") or {}
-    return [f"{k}={mine[k]}" for k in _varying(settings) if k in mine and k != "oracle"]
+    return [f"{k}={'none' if mine[k] is None else mine[k]}" for k in _varying(settings)
+            if k in mine and k != "oracle"]  # fmt: skip
 
 
 def _pct(x: float) -> str:
@@ -112,21 +114,70 @@ def _reward_rule(suite: str) -> str:
         return ""
 
 
-def suite_section(suite: str, rows: Sequence[ResultRow]) -> str:
-    """The markdown section of one suite."""
+def _kept_runs(rows: Sequence[ResultRow], min_tasks: int) -> tuple[list[Run], list[Run]]:
+    """The runs with at least ``min_tasks`` tasks, and the others (labels come from all runs)."""
     runs = _runs(rows)
-    sql = any(r.gold_empty is not None for r in rows)
-    common = set.intersection(*({r.task_id for r in run.rows} for run in runs)) if runs else set()
+    kept = [r for r in runs if len(r.rows) >= min_tasks]
+    return kept, [r for r in runs if len(r.rows) < min_tasks]
+
+
+def suite_section(suite: str, rows: Sequence[ResultRow], min_tasks: int = 0) -> str:
+    """The markdown section of one suite: non-oracle and oracle runs in tables of their own;
+    runs with fewer than ``min_tasks`` tasks are only named."""
+    runs, left_out = _kept_runs(rows, min_tasks)
+    rows = [row for run in runs for row in run.rows]
+    groups = [("runs that did not see the gold answer", [r for r in runs if not r.oracle]),
+              ("oracle runs", [r for r in runs if r.oracle])]  # fmt: skip
+    groups = [(name, group) for name, group in groups if group]
     lines = [f"## {suite}", ""]
     rule = _reward_rule(suite)
     if rule:
         lines += [f"Success = reward exactly 1. Reward: {rule}.", ""]
+    if left_out:
+        names = ", ".join(f"{run.label} ({len(run.rows)} tasks)" for run in left_out)
+        lines += [f"Left out of this report, with fewer than {min_tasks} tasks: {names}.", ""]
+    complete, common = _complete_runs(runs)
+    for name, group in groups:
+        oracle = " (they saw the gold answer: upper bounds, not comparable to the runs above)"
+        lines += [f"{name[0].upper()}{name[1:]}{oracle if group[0].oracle else ''}:", ""]
+        lines += _main_table(group, rows, complete, common)
+        lines.append("")
+    levels = sorted({r.difficulty for r in rows}, key=_difficulty_key)
+    for name, group in groups:
+        lines += [f"Success by difficulty ({_difficulty_name(suite)}), {name}:", ""]
+        lines += ["| method | oracle | " + " | ".join(levels) + " |",
+                  "|" + "---|" * (len(levels) + 2)]  # fmt: skip
+        for run in group:
+            cells = [run.label, "yes" if run.oracle else "no"]
+            for level in levels:
+                at = [r for r in run.rows if r.difficulty == level]
+                wins = sum(r.success for r in at)
+                cells.append(f"{wins}/{len(at)} ({_pct(wins / len(at))})" if at else "-")
+            lines.append("| " + " | ".join(cells) + " |")
+        lines.append("")
+    lines += _paired_lines(runs)
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _complete_runs(runs: Sequence[Run]) -> tuple[list[Run], set[str]]:
+    """The runs that ran the most tasks of their suite, and the tasks all of them ran: the
+    paired column compares runs on these, so that a partial run does not shrink it."""
+    most = max((len(run.rows) for run in runs), default=0)
+    complete = [run for run in runs if len(run.rows) == most]
+    tasks = [{r.task_id for r in run.rows} for run in complete]
+    return complete, set.intersection(*tasks) if tasks else set()
+
+
+def _main_table(
+    runs: Sequence[Run], rows: Sequence[ResultRow], complete: Sequence[Run], common: set[str]
+) -> list[str]:
+    sql = any(r.gold_empty is not None for r in rows)
     head = ["method", "oracle", "model", "n", "success (95% CI)"]
     if sql:
         head += ["success, non-empty gold", "success, ORDER-BY-only rule"]
-    head += [f"paired ({len(common)} common tasks)", "LLM calls / task", "tokens / task",
-             "seconds / task", "errors"]  # fmt: skip
-    lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    head += [f"paired ({len(common)} tasks every complete run ran)", "LLM calls / task",
+             "tokens / task", "seconds / task", "errors"]  # fmt: skip
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for run in runs:
         s = summarize(run.rows)
         low, high = s["success_ci95"]
@@ -138,52 +189,61 @@ def suite_section(suite: str, rows: Sequence[ResultRow]) -> str:
             alt = s.get("success_rate_order_by_only")
             cells.append(_pct(alt) if alt is not None else "-")
         paired = [r for r in run.rows if r.task_id in common]
-        cells.append(_pct(sum(r.success for r in paired) / len(paired)) if paired else "-")
+        if not any(run is c for c in complete):
+            cells.append("- (partial run)")
+        else:
+            cells.append(_pct(sum(r.success for r in paired) / len(paired)) if paired else "-")
         cells += [f"{s['mean_llm_calls']:.1f}", f"{s['mean_tokens']:.0f}",
                   f"{s['mean_seconds']:.1f}", str(s["errors"])]  # fmt: skip
         lines.append("| " + " | ".join(cells) + " |")
-    levels = sorted({r.difficulty for r in rows}, key=_difficulty_key)
-    lines += ["", f"Success by difficulty ({_difficulty_name(suite)}):", ""]
-    lines += ["| method | oracle | " + " | ".join(levels) + " |", "|" + "---|" * (len(levels) + 2)]
-    for run in runs:
-        cells = [run.label, "yes" if run.oracle else "no"]
-        for level in levels:
-            at = [r for r in run.rows if r.difficulty == level]
-            wins = sum(r.success for r in at)
-            cells.append(f"{wins}/{len(at)} ({_pct(wins / len(at))})" if at else "-")
-        lines.append("| " + " | ".join(cells) + " |")
-    lines += _paired_lines(runs)
-    return "\n".join(lines) + "\n"
+    return lines
+
+
+_PAIR_TABLES = (
+    (False, False, "SLINVIT without the gold answer against each other run without it"),
+    (True, True, "Oracle SLINVIT against each other oracle run"),
+    (False, True, "SLINVIT without the gold answer against oracle runs (the other run saw the "
+                  "gold answer)"),
+)
 
 
 def _paired_lines(runs: Sequence[Run]) -> list[str]:
-    """SLINVIT runs against every other run, on the tasks both ran."""
+    """SLINVIT runs against other runs on the tasks both ran: non-oracle against non-oracle,
+    oracle against oracle, and non-oracle SLINVIT against oracle runs, each in its own table
+    (an oracle SLINVIT against a run without the gold answer says nothing and is left out)."""
     order = {id(run): i for i, run in enumerate(runs)}
-    pairs = [
-        (a, b) for a in runs if a.method == "slinvit" for b in runs
-        if b is not a and not (b.method == "slinvit" and order[id(b)] < order[id(a)])
-    ]  # fmt: skip
-    if not pairs:
-        return []
-    lines = ["", "SLINVIT against each other run, on the tasks both ran (wins / losses = tasks "
-             "only one of the two solves; exact two-sided sign test):", "",
-             "| SLINVIT run | other run | tasks | success | wins / losses | sign test p |",
-             "|---|---|---|---|---|---|"]  # fmt: skip
-    for a, b in pairs:
-        mine = {r.task_id: r.success for r in a.rows}
-        theirs = {r.task_id: r.success for r in b.rows}
-        common = sorted(mine.keys() & theirs.keys())
-        if not common:
+    lines: list[str] = []
+    for mine_oracle, their_oracle, title in _PAIR_TABLES:
+        pairs = [
+            (a, b) for a in runs if a.method == "slinvit" and a.oracle == mine_oracle
+            for b in runs if b is not a and b.oracle == their_oracle
+            and not (b.method == "slinvit" and b.oracle == a.oracle and order[id(b)] < order[id(a)])
+        ]  # fmt: skip
+        table = [_pair_row(a, b) for a, b in pairs]
+        table = [row for row in table if row]
+        if not table:
             continue
-        wins = sum(1 for t in common if mine[t] and not theirs[t])
-        losses = sum(1 for t in common if theirs[t] and not mine[t])
-        rate_a = sum(mine[t] for t in common) / len(common)
-        rate_b = sum(theirs[t] for t in common) / len(common)
-        p = sign_test_p(wins, losses)
-        shown = "<0.001" if p < 0.001 else f"{p:.3f}"
-        lines.append(f"| {a.label} | {b.label} | {len(common)} | {_pct(rate_a)} vs "
-                     f"{_pct(rate_b)} | {wins} / {losses} | {shown} |")  # fmt: skip
+        lines += [f"{title}, on the tasks both ran (wins / losses = tasks only one of the "
+                  "two solves; exact two-sided sign test):", "",
+                  "| SLINVIT run | other run | tasks | success | wins / losses | sign test p |",
+                  "|---|---|---|---|---|---|", *table, ""]  # fmt: skip
     return lines
+
+
+def _pair_row(a: Run, b: Run) -> str:
+    mine = {r.task_id: r.success for r in a.rows}
+    theirs = {r.task_id: r.success for r in b.rows}
+    common = sorted(mine.keys() & theirs.keys())
+    if not common:
+        return ""
+    wins = sum(1 for t in common if mine[t] and not theirs[t])
+    losses = sum(1 for t in common if theirs[t] and not mine[t])
+    rate_a = sum(mine[t] for t in common) / len(common)
+    rate_b = sum(theirs[t] for t in common) / len(common)
+    p = sign_test_p(wins, losses)
+    shown = "<0.001" if p < 0.001 else f"{p:.3f}"
+    return (f"| {a.label} | {b.label} | {len(common)} | {_pct(rate_a)} vs {_pct(rate_b)} | "
+            f"{wins} / {losses} | {shown} |")
 
 
 def _difficulty_name(suite: str) -> str:
@@ -194,8 +254,9 @@ def _difficulty_name(suite: str) -> str:
     }.get(suite, "difficulty")
 
 
-def render_markdown(rows: Sequence[ResultRow], source: str = "") -> str:
-    """The whole report: a note on oracle rows, then one section per suite."""
+def render_markdown(rows: Sequence[ResultRow], source: str = "", min_tasks: int = 0) -> str:
+    """The whole report: a note on oracle rows, then one section per suite (runs with fewer
+    than ``min_tasks`` tasks are named, not tabled)."""
     by_suite: dict[str, list[ResultRow]] = defaultdict(list)
     for row in rows:
         by_suite[row.suite].append(row)
@@ -206,12 +267,15 @@ def render_markdown(rows: Sequence[ResultRow], source: str = "") -> str:
     if not by_suite:
         parts.append("No results yet: run `slinvit bench --suite ... --method ...` first.\n")
     for suite in sorted(by_suite):
-        parts.append(suite_section(suite, by_suite[suite]))
+        parts.append(suite_section(suite, by_suite[suite], min_tasks))
     return "\n".join(parts)
 
 
-def render_plot(rows: Sequence[ResultRow], path: str | os.PathLike[str]) -> Path:
-    """Success rate against mean LLM calls per task: a point per run, oracle runs as triangles."""
+def render_plot(
+    rows: Sequence[ResultRow], path: str | os.PathLike[str], min_tasks: int = 0
+) -> Path:
+    """Success rate against mean LLM calls per task, one panel per suite: a point per run with
+    at least ``min_tasks`` tasks, a colour per method, oracle runs as open triangles."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -221,37 +285,43 @@ def render_plot(rows: Sequence[ResultRow], path: str | os.PathLike[str]) -> Path
     by_suite: dict[str, list[ResultRow]] = defaultdict(list)
     for row in rows:
         by_suite[row.suite].append(row)
-    fig, ax = plt.subplots(figsize=(8, 5.5))
-    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    handles = []
-    placed: dict[tuple[float, float], int] = defaultdict(int)
-    for i, suite in enumerate(sorted(by_suite)):
-        color = colors[i % len(colors)]
-        handles.append(Line2D([], [], color=color, marker="o", linestyle="", label=suite))
-        for run in _runs(by_suite[suite]):
+    suites = sorted(by_suite) or ["no results"]
+    fig, axes = plt.subplots(1, len(suites), figsize=(6 * len(suites), 8), sharey=True,
+                             squeeze=False)  # fmt: skip
+    palette = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    methods = sorted({row.method for row in rows})
+    color = {m: palette[i % len(palette)] for i, m in enumerate(methods)}
+    for ax, suite in zip(axes[0], suites, strict=True):
+        keys, right = [], 1.0  # points are numbered; the numbers are explained under the panel
+        numbers: dict[tuple[float, float], list[str]] = defaultdict(list)  # coinciding points
+        for number, run in enumerate(_kept_runs(by_suite.get(suite, []), min_tasks)[0], 1):
             s = summarize(run.rows)
             x, y = s["mean_llm_calls"], s["success_rate"]
-            spot = (round(x, 1), round(y, 2))
-            placed[spot] += 1
+            right = max(right, x)
             low, high = s["success_ci95"]
             ax.errorbar(x, y, yerr=[[y - low], [high - y]], fmt="^" if run.oracle else "o",
-                        color=color, markersize=8, capsize=3,
-                        markerfacecolor="white" if run.oracle else color)  # fmt: skip
-            offset = (6, 4 - 10 * (placed[spot] - 1))  # labels of coinciding points stack
-            ax.annotate(run.label, (x, y), textcoords="offset points", xytext=offset, fontsize=8)
-    handles += [
-        Line2D([], [], color="gray", marker="o", linestyle="", label="non-oracle"),
-        Line2D([], [], color="gray", marker="^", markerfacecolor="white", linestyle="",
-               label="oracle (saw the gold answer)"),
-    ]  # fmt: skip
-    ax.legend(handles=handles, fontsize=8, loc="best")
-    ax.set_xlabel("mean LLM calls per task")
-    ax.set_ylabel("success rate (95% Wilson interval)")
-    ax.set_ylim(-0.02, 1.02)
-    ax.set_xlim(left=0)
-    ax.grid(alpha=0.3)
-    ax.set_title("Success rate vs LLM calls per task")
-    fig.tight_layout()
+                        color=color[run.method], markersize=8, capsize=3,
+                        markerfacecolor="white" if run.oracle else color[run.method])  # fmt: skip
+            numbers[(x, y)].append(str(number))
+            keys.append(textwrap.fill(f"{number}: {run.label} (n={s['n']})", width=70,
+                                      subsequent_indent="    "))  # fmt: skip
+        for (x, y), shown in numbers.items():
+            ax.annotate(",".join(shown), (x, y), textcoords="offset points", xytext=(6, 2),
+                        fontsize=8, weight="bold")  # fmt: skip
+        ax.text(0, -0.14, "\n".join(keys), transform=ax.transAxes, va="top", fontsize=7)
+        ax.set_title(suite)
+        ax.set_xlabel("mean LLM calls per task")
+        ax.set_ylim(-0.02, 1.02)
+        ax.set_xlim(0, right * 1.15)
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel("success rate (95% Wilson interval)")
+    handles = [Line2D([], [], color=color[m], marker="o", linestyle="", label=m) for m in methods]
+    handles += [Line2D([], [], color="gray", marker="^", markerfacecolor="white", linestyle="",
+                       label="oracle (saw the gold answer)")]  # fmt: skip
+    fig.legend(handles=handles, fontsize=8, loc="upper center", ncol=len(handles),
+               bbox_to_anchor=(0.5, 0.95))  # fmt: skip
+    fig.suptitle("Success rate vs LLM calls per task")
+    fig.subplots_adjust(left=0.05, right=0.98, top=0.88, bottom=0.3, wspace=0.08)
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=120)

@@ -212,12 +212,36 @@ def test_report_keeps_oracle_rows_apart_and_orders_difficulty() -> None:
         _row("t002", method="try-again", oracle=True, difficulty="easy", config_hash="o"),
     ]
     text = render_markdown(rows, source="r.sqlite")
-    table = [line for line in text.splitlines() if line.startswith("| single") or
-             line.startswith("| try-again")]  # fmt: skip
-    assert table[0].startswith("| single | no |") and "50.0% [" in table[0]
-    assert table[1].startswith("| try-again (ORACLE) | yes |") and "100.0% [" in table[1]
+    lines = text.splitlines()
+    table = [i for i, line in enumerate(lines) if line.startswith(("| single", "| try-again"))]
+    assert lines[table[0]].startswith("| single | no |") and "50.0% [" in lines[table[0]]
+    assert lines[table[1]].startswith("| try-again (ORACLE) | yes |")
+    assert "100.0% [" in lines[table[1]]
+    # the oracle run has a table (and a heading) of its own, after the non-oracle table
+    heading = next(i for i, line in enumerate(lines) if line.startswith("Oracle runs"))
+    assert table[0] < heading < table[1] and lines[heading + 2].startswith("| method |")
     assert "| method | oracle | easy | extra |" in text
-    assert "paired (2 common tasks)" in text and "Oracle" in text
+    assert "paired (2 tasks every complete run ran)" in text and "Oracle" in text
+
+
+def test_report_pairs_complete_runs_and_can_leave_out_small_runs() -> None:
+    rows = [_row(f"t{i:03d}", success=i < 3) for i in range(4)]
+    rows += [_row(f"t{i:03d}", method="react", config_hash="r") for i in range(4)]
+    rows += [_row("t000", method="slinvit", config_hash="s")]  # a partial run
+    rows += [_row(f"t{i:03d}", method="slinvit", config_hash="o", oracle=True, success=False)
+             for i in range(4)]  # fmt: skip
+    lines = render_markdown(rows).splitlines()
+    single = next(x for x in lines if x.startswith("| single |"))
+    partial = next(x for x in lines if x.startswith("| slinvit | no |"))
+    head = [x for x in lines[: lines.index(single)] if x.startswith("| method |")][-1]
+    assert "paired (4 tasks every complete run ran)" in head
+    assert "| 75.0% |" in single and "| - (partial run) |" in partial
+    # an oracle SLINVIT is paired with oracle runs only; a non-oracle one with both kinds
+    assert not any(x.startswith("| slinvit (ORACLE) | single") for x in lines)
+    assert "| slinvit | slinvit (ORACLE) | 1 | 100.0% vs 0.0% | 1 / 0 | 1.000 |" in lines
+    small = render_markdown(rows, min_tasks=2)
+    assert "Left out of this report, with fewer than 2 tasks: slinvit (1 tasks)." in small
+    assert not any(x.startswith("| slinvit |") for x in small.splitlines())
 
 
 def test_bench_parser_defaults_and_report_subcommand() -> None:
