@@ -73,6 +73,8 @@ def add_bench_parser(sub: Any) -> argparse.ArgumentParser:
     report.add_argument("--min-tasks", type=int, default=0, metavar="N",
                         help="name, but do not table or plot, runs with fewer than N tasks "
                         "(default 0: every run)")  # fmt: skip
+    report.add_argument("--intro", metavar="FILE",
+                        help="markdown placed at the top of the report (conditions, commands)")
     report.set_defaults(handler=report_command)
     return bench
 
@@ -182,9 +184,20 @@ def report_command(args: argparse.Namespace) -> int:
 
     if not Path(args.results).is_file():
         raise UserError(f"no results database at {args.results} (run slinvit bench first)")
+    intro = ""
+    if args.intro:
+        if not Path(args.intro).is_file():
+            raise UserError(f"no intro file at {args.intro}")
+        intro = Path(args.intro).read_text(encoding="utf-8")
     with ResultsDB(args.results) as db:
         rows = db.rows()
-    markdown = render_markdown(rows, source=args.results, min_tasks=args.min_tasks)
+    command = " ".join(["slinvit bench report", f"--results {args.results}",
+                        *([f"--min-tasks {args.min_tasks}"] if args.min_tasks else []),
+                        *([f"--intro {args.intro}"] if args.intro else []),
+                        f"--out {args.out}",
+                        "--no-plot" if args.no_plot else f"--plot {args.plot}"])  # fmt: skip
+    markdown = render_markdown(rows, source=args.results, min_tasks=args.min_tasks,
+                               intro=intro, command=command)  # fmt: skip
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(markdown, encoding="utf-8")

@@ -165,10 +165,16 @@ def test_cli_report_labels_oracle_rows_and_writes_a_png(cli_env, tmp_path: Path,
     assert bench(["--method", "slinvit", "--oracle", "--quiet"], results) == 0
     capsys.readouterr()
     out, plot = tmp_path / "docs" / "results.md", tmp_path / "docs" / "results.png"
+    intro = tmp_path / "intro.md"
+    intro.write_text("Ran on a toy machine.\n")
     code = cli.main(["bench", "report", "--results", str(results), "--out", str(out),
-                     "--plot", str(plot)])  # fmt: skip
+                     "--plot", str(plot), "--intro", str(intro)])  # fmt: skip
     assert code == 0
     text = out.read_text()
+    # the report says how to rebuild it, then the intro, then the tables
+    command = (f"`slinvit bench report --results {results} --intro {intro} --out {out} "
+               f"--plot {plot}`")  # fmt: skip
+    assert text.index(command) < text.index("Ran on a toy machine.") < text.index("| single |")
     assert "## intercode-sql" in text and "## intercode-sql" in capsys.readouterr().out
     table = [line for line in text.splitlines() if line.startswith("| ")]
     single = next(line for line in table if line.startswith("| single |"))
@@ -180,6 +186,13 @@ def test_cli_report_labels_oracle_rows_and_writes_a_png(cli_env, tmp_path: Path,
 
 
 def test_cli_errors_are_one_line(cli_env, tmp_path: Path, capsys) -> None:
+    results = tmp_path / "r.sqlite"
+    assert bench(["--method", "single", "--quiet"], results) == 0
+    capsys.readouterr()
+    missing = str(tmp_path / "missing.md")
+    assert cli.main(["bench", "report", "--results", str(results), "--no-plot", "--out",
+                     str(tmp_path / "r.md"), "--intro", missing]) == 2  # fmt: skip
+    assert "no intro file at" in capsys.readouterr().err
     assert cli.main(["bench", "--suite", "intercode-sql", "--method", "single", "--limit", "1",
                      "--tasks", "3", "--results", str(tmp_path / "r.sqlite")]) == 2  # fmt: skip
     assert "either --limit or --tasks" in capsys.readouterr().err
