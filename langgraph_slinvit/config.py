@@ -87,7 +87,7 @@ class SlinvitConfig:
     not act on a result it values no better than one it has (and the files or tables that
     result left stay as they are). With depth > 1, or rollouts that go past the leaf, a step's
     value is that of a state further ahead, not in hand, and the rule does not stop there.
-    Measured with ``rollouts=0`` (docs/results.md, session 6): better on InterCode-SQL and
+    Measured with ``rollouts=0`` (docs/benchmark-history.md, session 6): better on InterCode-SQL and
     -Bash; not the default, since on a puzzle a plateau of the value is a step on the way."""
     summarize_answer: bool = True
     """Ask the LLM to phrase the final answer from the last result (one more call)."""
