@@ -110,6 +110,12 @@ def run_task(
     return fields, error
 
 
+def _task_line(row: ResultRow, finished: int, total: int, rate: str) -> str:
+    outcome = f"error: {row.error}" if row.error else ("solved" if row.success else "failed")
+    return (f"[{finished}/{total}] {row.task_id}: {outcome} (reward {row.reward:.2f}, "
+            f"{row.llm_calls:.0f} LLM calls, {row.seconds:.0f} s); {rate}")
+
+
 def run_bench(
     suite: Suite,
     method_name: str,
@@ -159,6 +165,9 @@ def run_bench(
             finished += 1
             wins += row.success
             progress.update(bar, advance=1, rate=rate())
+            if show_progress and not progress.console.is_terminal:  # a log: a line per task
+                progress.console.print(_task_line(row, finished, len(tasks), rate()),
+                                       highlight=False, markup=False)  # fmt: skip
     rows = db.rows(suite=suite.name, method=method_name, model=model_name, chash=chash,
                    task_ids=[t.task_id for t in tasks])  # fmt: skip
     summary = summarize(rows)

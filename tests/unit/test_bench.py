@@ -305,6 +305,32 @@ def test_blocksworld_single_runs_a_whole_plan_in_one_call(tmp_path: Path) -> Non
     assert summary["success_rate"] == 0.0
 
 
+def test_a_log_gets_a_line_per_task_where_a_terminal_gets_a_bar(tmp_path: Path) -> None:
+    import io
+
+    from rich.console import Console
+
+    suite = make_suite("blocksworld")
+    tasks = select_tasks(suite.tasks(), indices=[0, 1])
+    plan = [a for a in tasks[0].raw.gold_plan.split("\n") if a]
+    model = ScriptedChatModel(responder=lambda m, n: ["```text\n" + "\n".join(plan) + "\n```"],
+                              calls=[])  # fmt: skip
+    log = io.StringIO()
+    with ResultsDB(tmp_path / "r.sqlite") as db:
+        run_bench(suite, "single", BenchSettings(), lambda t: model, "scripted", db, tasks,
+                  console=Console(file=log, force_terminal=False, width=200))  # fmt: skip
+    lines = [x for x in log.getvalue().splitlines() if x.startswith("[")]
+    assert lines[0].startswith(f"[1/2] {tasks[0].task_id}: solved (reward 1.00, 1 LLM calls, ")
+    assert lines[0].endswith("success 1/1 (100%)")
+    assert lines[1].startswith(f"[2/2] {tasks[1].task_id}: failed (reward 0.00, ")
+    assert lines[1].endswith("success 1/2 (50%)") and len(lines) == 2
+    quiet = io.StringIO()
+    with ResultsDB(tmp_path / "r2.sqlite") as db:
+        run_bench(suite, "single", BenchSettings(), lambda t: model, "scripted", db, tasks,
+                  show_progress=False, console=Console(file=quiet))  # fmt: skip
+    assert quiet.getvalue() == ""
+
+
 def test_bash_single_gold_command_scores_one(tmp_path: Path) -> None:
     from langgraph_slinvit.envs.sandbox import sandbox_available
 
