@@ -167,7 +167,7 @@ def run_bench(
             progress.update(bar, advance=1, rate=rate())
             if show_progress and not progress.console.is_terminal:  # a log: a line per task
                 progress.console.print(_task_line(row, finished, len(tasks), rate()),
-                                       highlight=False, markup=False)  # fmt: skip
+                                       highlight=False, markup=False, soft_wrap=True)  # fmt: skip
     rows = db.rows(suite=suite.name, method=method_name, model=model_name, chash=chash,
                    task_ids=[t.task_id for t in tasks])  # fmt: skip
     summary = summarize(rows)

@@ -318,8 +318,8 @@ def test_a_log_gets_a_line_per_task_where_a_terminal_gets_a_bar(tmp_path: Path) 
     log = io.StringIO()
     with ResultsDB(tmp_path / "r.sqlite") as db:
         run_bench(suite, "single", BenchSettings(), lambda t: model, "scripted", db, tasks,
-                  console=Console(file=log, force_terminal=False, width=200))  # fmt: skip
-    lines = [x for x in log.getvalue().splitlines() if x.startswith("[")]
+                  console=Console(file=log, force_terminal=False))  # fmt: skip
+    lines = [x for x in log.getvalue().splitlines() if x.startswith("[")]  # unwrapped at 80
     assert lines[0].startswith(f"[1/2] {tasks[0].task_id}: solved (reward 1.00, 1 LLM calls, ")
     assert lines[0].endswith("success 1/1 (100%)")
     assert lines[1].startswith(f"[2/2] {tasks[1].task_id}: failed (reward 0.00, ")
