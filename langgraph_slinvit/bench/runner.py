@@ -128,7 +128,9 @@ def run_bench(
     show_progress: bool = True,
     console: Console | None = None,
 ) -> dict[str, Any]:
-    """Run ``method_name`` on ``tasks`` (skipping finished ones) and summarize the sample."""
+    """Run ``method_name`` on ``tasks`` and summarize the sample. Finished tasks are skipped,
+    also those that another process sharing the results database finishes meanwhile, so two
+    processes can split one run."""
     method = get_method(method_name)
     config = {"method": method.config(settings), "suite": suite.settings(method_name)}
     chash = config_hash(config)
@@ -154,7 +156,17 @@ def run_bench(
 
     with progress:
         bar = progress.add_task("run", total=len(tasks), completed=finished, rate=rate())
+        ran = 0
         for task in todo:
+            if task.task_id in db.done(suite.name, method_name, model_name, chash):
+                # another process sharing this run finished it meanwhile: count it, do not rerun
+                (theirs,) = db.rows(suite=suite.name, method=method_name, model=model_name,
+                                    chash=chash, task_ids=[task.task_id])  # fmt: skip
+                finished += 1
+                wins += theirs.success
+                progress.update(bar, advance=1, rate=rate())
+                continue
+            ran += 1
             fields, error = run_task(suite, method_name, task, settings, model)
             row = ResultRow(
                 suite=suite.name, method=method_name, model=model_name, config_hash=chash,
@@ -179,7 +191,7 @@ def run_bench(
         "config_hash": chash,
         "oracle": oracle,
         **summary,
-        "ran": len(todo),
-        "skipped": len(tasks) - len(todo),
+        "ran": ran,
+        "skipped": len(tasks) - ran,
         "results": db.path,
     }

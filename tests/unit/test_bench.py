@@ -331,6 +331,30 @@ def test_a_log_gets_a_line_per_task_where_a_terminal_gets_a_bar(tmp_path: Path) 
     assert quiet.getvalue() == ""
 
 
+def test_a_task_another_process_finished_meanwhile_is_not_rerun(tmp_path: Path) -> None:
+    suite = make_suite("blocksworld")
+    tasks = select_tasks(suite.tasks(), indices=[0, 1, 2])
+    plan = [a for a in tasks[0].raw.gold_plan.split("\n") if a]
+    other = ResultsDB(tmp_path / "r.sqlite")  # a second process on the same database
+    reply = ["```text\n" + "\n".join(plan) + "\n```"]
+    theirs = ScriptedChatModel(responder=lambda m, n: reply * n, calls=[])
+
+    def responder(messages: Sequence[BaseMessage], n: int) -> list[str]:
+        if not other.rows():  # while this process runs its first task, the other runs task 1
+            ran = run_bench(suite, "single", BenchSettings(), lambda t: theirs, "scripted",
+                            other, [tasks[1]], show_progress=False)  # fmt: skip
+            assert ran["ran"] == 1
+        return reply * n
+
+    model = ScriptedChatModel(responder=responder, calls=[])
+    with ResultsDB(tmp_path / "r.sqlite") as db:
+        summary = run_bench(suite, "single", BenchSettings(), lambda t: model, "scripted", db,
+                            tasks, show_progress=False)  # fmt: skip
+    other.close()
+    assert len(model.calls) == 2 and len(theirs.calls) == 1  # task 1 ran in the other only
+    assert summary["ran"] == 2 and summary["skipped"] == 1 and summary["n"] == 3
+
+
 def test_bash_single_gold_command_scores_one(tmp_path: Path) -> None:
     from langgraph_slinvit.envs.sandbox import sandbox_available
 
