@@ -361,14 +361,16 @@ def test_interactive_shell_works(world: World, make_sandbox: MakeSandbox) -> Non
         assert shell.run("pwd").strip() == str(world.work.resolve())
         assert shell.run("cat README.md src/main.py") == "hello\nprint('hi')\n"
         assert shell.run("id -u; hostname").split() == ["1000", "sandbox"]
-        shell.child.sendline("sleep 30")
+        shell.child.sendline("sleep 300")  # far longer than the wait below: only Ctrl-C ends it
         time.sleep(0.3)
-        for _ in range(5):  # Ctrl-C stops the command, not the shell; on a loaded machine the
-            shell.child.sendintr()  # first one can arrive before sleep has started
+        seen = ""
+        for _ in range(10):  # Ctrl-C stops the command, not the shell; on a loaded machine the
+            shell.child.sendintr()  # first ones can arrive before sleep has started
             if shell.child.expect_exact([PROMPT, pexpect.TIMEOUT], timeout=2) == 0:
                 break
+            seen += str(shell.child.before)
         else:
-            pytest.fail("Ctrl-C did not bring the prompt back")
+            pytest.fail(f"Ctrl-C did not bring the prompt back in 20 s; the shell printed {seen!r}")
         assert shell.run("echo still here").strip() == "still here"
         shell.run("echo out > made-inside.txt")
     finally:
