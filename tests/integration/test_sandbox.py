@@ -134,7 +134,10 @@ class Session:
 
     def __init__(self, argv: Sequence[str]) -> None:
         self.child = pexpect.spawn(
-            argv[0], list(argv[1:]), encoding="utf-8", echo=False, timeout=20
+            argv[0], list(argv[1:]), encoding="utf-8", echo=False, timeout=20,
+            # a pytest started in the background (nohup ... &) ignores SIGINT, and its children
+            # inherit that: Ctrl-C could then never stop a command (a terminal user's shell has it)
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
         self.child.expect_exact(PROMPT)
 
