@@ -158,12 +158,12 @@ def run_bench(
         bar = progress.add_task("run", total=len(tasks), completed=finished, rate=rate())
         ran = 0
         for task in todo:
-            if task.task_id in db.done(suite.name, method_name, model_name, chash):
+            theirs = db.rows(suite=suite.name, method=method_name, model=model_name,
+                             chash=chash, task_ids=[task.task_id])  # fmt: skip
+            if theirs and theirs[0].error is None:
                 # another process sharing this run finished it meanwhile: count it, do not rerun
-                (theirs,) = db.rows(suite=suite.name, method=method_name, model=model_name,
-                                    chash=chash, task_ids=[task.task_id])  # fmt: skip
                 finished += 1
-                wins += theirs.success
+                wins += theirs[0].success
                 progress.update(bar, advance=1, rate=rate())
                 continue
             ran += 1
