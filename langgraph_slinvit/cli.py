@@ -60,9 +60,6 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     s.add_argument("--stop-when", choices=["submit", "no_gain"], default=d.stop_when,
                    help="stop on SUBMIT only (submit, default) or also when no candidate is "
                         "valued above a result already in hand (no_gain)")
-    s.add_argument("--avoid-failed", action="store_true",
-                   help="after a real action failed, a proposal repeating it is no candidate "
-                        "(not SUBMIT) and a second request asks for another action")
     s.add_argument("--temperature", type=float, default=d.temperature)
     s.add_argument("--seed", type=int, default=None)
     b = p.add_argument_group("budgets")
@@ -111,7 +108,7 @@ def _config(args: argparse.Namespace) -> SlinvitConfig:
             lam=args.lam, value=args.value, temperature=args.temperature, seed=args.seed,
             rollout_horizon=args.rollout_horizon, samples=args.samples, p_llm=args.p_llm,
             agreement_weight=args.agreement_weight, answer_from=args.answer_from,
-            stop_when=args.stop_when, avoid_failed=args.avoid_failed,
+            stop_when=args.stop_when,
             agreement_basis=args.agreement_basis, expand_from=args.expand_from,
             max_llm_calls=args.max_llm_calls, max_tokens=args.max_tokens,
             max_seconds=args.max_seconds,

@@ -59,11 +59,6 @@ class SlinvitConfig:
     puzzles; open action sets still ask the LLM)."""
     repeat_means_submit: bool = True
     """A proposal that repeats the action that just ran counts as SUBMIT (see proposal.py)."""
-    avoid_failed: bool = False
-    """After a real action that failed (an error, a refusal, a timeout), a proposal repeating it
-    is no candidate (neither SUBMIT nor a rerun: rerunning cannot succeed, and stopping on a
-    failure leaves no answer), and the second request, if one is needed, asks for actions other
-    than it. Off by default until measured (docs/benchmark-history.md, session 8)."""
     temperature: float = 0.8
     """Sampling temperature for proposals and rollouts."""
     max_llm_calls: int = 80

@@ -188,7 +188,6 @@ def build_slinvit_graph(
                 n=cfg.n_samples,
                 rule=cfg.p_llm,
                 repeat_means_submit=cfg.repeat_means_submit,
-                avoid_failed=cfg.avoid_failed,
                 budget=budget,
                 choices=legal_actions_of(env),
             )

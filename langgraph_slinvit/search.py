@@ -154,7 +154,6 @@ def expand_paths(
                 rule=config.p_llm,
                 budget=budget,
                 repeat_means_submit=config.repeat_means_submit,
-                avoid_failed=config.avoid_failed,
                 choices=choices,
             )
             grown += [[*path, child] for child in children] or [path]
@@ -400,7 +399,6 @@ def decide(
         rule=config.p_llm,
         budget=budget,
         repeat_means_submit=config.repeat_means_submit,
-        avoid_failed=config.avoid_failed,
         choices=legal_actions_of(real_env),
     )
     paths: list[dict] = []

@@ -283,33 +283,6 @@ def test_no_gain_goes_on_while_the_search_values_the_next_result_higher(shop_db:
     assert out["answer_step"] == 1 and "Bob" in out["answer"]
 
 
-def _repeats_its_error_until_told_otherwise(messages, n):
-    """Every sample fails (no such table), and repeats the failing query after its error; only a
-    request that shows the error and names the query among the actions to avoid gets the fix."""
-    body = str(messages[-1].content)
-    if "- " + WRONG in body and "Result 1" in body:
-        return [fenced(RIGHT)] * n
-    if "Result 2" in body:
-        return ["SUBMIT"] * n
-    return [fenced(WRONG)] * n
-
-
-@pytest.mark.parametrize("avoid_failed", [False, True])
-def test_avoid_failed_asks_for_another_action_instead_of_stopping_on_an_error(
-    shop_db: Path, avoid_failed: bool
-) -> None:
-    out, model = _scripted_run(shop_db, _repeats_its_error_until_told_otherwise, k=2,
-                               stop_when="no_gain", avoid_failed=avoid_failed)  # fmt: skip
-    actions = [s["action"] for s in out["steps"]]
-    if not avoid_failed:  # the repeats count as SUBMIT: the episode ends on the error
-        assert actions == [WRONG] and out["stop_reason"] == "submitted"
-        assert "Bob" not in out["answer"]
-    else:
-        assert actions == [WRONG, RIGHT] and out["stop_reason"] == "submitted"
-        assert out["answer_step"] == 1 and "Bob" in out["answer"]
-        assert any("- " + WRONG in str(c["messages"][-1].content) for c in model.calls)
-
-
 def test_invalid_stop_rule_is_refused() -> None:
     with pytest.raises(ValueError, match="stop rule"):
         SlinvitConfig(stop_when="never")  # type: ignore[arg-type]
