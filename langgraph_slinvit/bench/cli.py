@@ -56,6 +56,13 @@ def add_bench_parser(sub: Any) -> argparse.ArgumentParser:
         help="intercode-sql: the Spider databases as SQLite files or on MariaDB",
     )
     bench.add_argument("--mariadb-url", default=DEFAULT_MARIADB_URL, help="MariaDB server URL")
+    bench.add_argument(
+        "--no-schema-hints",
+        dest="schema_hints",
+        action="store_false",
+        help="intercode-sql: bare database errors, without the line naming the table that "
+        "holds a missing column (as runs before the hints existed)",
+    )
     base = bench.add_argument_group("baselines")
     base.add_argument("--baseline-temperature", type=float, default=0.0,
                       help="temperature of react and try-again (default 0)")  # fmt: skip
@@ -116,6 +123,8 @@ def run_command(args: argparse.Namespace) -> int:
         raise UserError("use either --limit or --tasks, not both")
     if args.backend != "sqlite" and args.suite != "intercode-sql":
         raise UserError("--backend applies to --suite intercode-sql only")
+    if not args.schema_hints and args.suite != "intercode-sql":
+        raise UserError("--no-schema-hints applies to --suite intercode-sql only")
     if args.oracle and args.method != "slinvit":
         print(f"slinvit: note: --oracle changes only slinvit; {args.method} is "
               f"{'always' if args.method == 'try-again' else 'never'} an oracle method",
@@ -132,7 +141,11 @@ def run_command(args: argparse.Namespace) -> int:
     )
     options: dict[str, Any] = {}
     if args.suite == "intercode-sql":
-        options = {"backend": args.backend, "mariadb_url": args.mariadb_url}
+        options = {
+            "backend": args.backend,
+            "mariadb_url": args.mariadb_url,
+            "schema_hints": args.schema_hints,
+        }
     suite = make_suite(args.suite, data_dir=args.data, **options)
     try:
         try:

@@ -48,6 +48,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 
 from langgraph_slinvit.envs.base import Observation, default_feedback_value, truncate
+from langgraph_slinvit.envs.sql_hints import schema_hint
 
 log = logging.getLogger(__name__)
 
@@ -151,6 +152,9 @@ class SQLEnvironment:
         max_rows: rows shown to the LLM per result.
         max_chars: characters shown to the LLM per result.
         timeout: seconds a statement may run before it is interrupted.
+        schema_hints: after a missing-column or missing-table error, add a line naming the
+            tables that hold that column (or the closest names), read from the catalogue
+            (``sql_hints.py``).
     """
 
     language = "sql"
@@ -163,6 +167,7 @@ class SQLEnvironment:
         max_rows: int = 25,
         max_chars: int = 1000,
         timeout: float = 10.0,
+        schema_hints: bool = True,
     ) -> None:
         try:
             self.url = make_url(url) if isinstance(url, str) else url
@@ -172,6 +177,9 @@ class SQLEnvironment:
         self.max_rows = max_rows
         self.max_chars = max_chars
         self.timeout = timeout
+        self.schema_hints = schema_hints
+        self._columns: dict[str, list[str]] | None = None
+        self._columns_lock = threading.Lock()
         self.is_fork = False
         self._lock = threading.Lock()
         self._deadline = float("inf")
@@ -315,6 +323,35 @@ class SQLEnvironment:
         self._conn.rollback()
         return "\n".join(parts)
 
+    def _column_map(self) -> dict[str, list[str]]:
+        """Every table's column names, read once (for schema hints); forks made in parallel
+        threads wait for the first read."""
+        with self._columns_lock:
+            if self._columns is None:
+                self._columns = self._read_columns()
+            return self._columns
+
+    def _read_columns(self) -> dict[str, list[str]]:
+        if self._sqlite is not None:
+            with self._lock:
+                tables = [
+                    r[0]
+                    for r in self._sqlite.execute(
+                        "SELECT name FROM sqlite_master WHERE type='table' "
+                        "AND name NOT LIKE 'sqlite_%' ORDER BY name"
+                    )
+                ]
+                return {
+                    t: [r[1] for r in self._sqlite.execute(f'PRAGMA table_info("{_quote(t)}")')]
+                    for t in tables
+                }
+        assert self._conn is not None
+        insp = inspect(self._conn)
+        columns = {t: [c["name"] for c in insp.get_columns(t)] for t in insp.get_table_names()}
+        if not self.is_fork:  # a fork's transaction is its isolation: never end it here
+            self._conn.rollback()
+        return dict(sorted(columns.items()))
+
     def step(self, action: str) -> Observation:
         """Execute one SQL statement and describe its result."""
         sql = action.strip().rstrip(";").strip()
@@ -324,6 +361,8 @@ class SQLEnvironment:
             return Observation(
                 output="Error: the statement contains a NUL character", ok=False, error="NUL"
             )
+        if self.schema_hints:
+            self._column_map()  # before the statement: a failed one may leave no usable connection
         if self._sqlite is not None:
             return self._step_sqlite(sql)
         start = statement_start(sql, self.dialect)
@@ -450,6 +489,9 @@ class SQLEnvironment:
             text = f"Error: statement timed out after {self.timeout:g}s ({message})"
         else:
             text = f"Error: {message}"
+            hint = schema_hint(message, self._columns or {}) if self.schema_hints else None
+            if hint:
+                text += "\n" + hint
         return Observation(
             output=truncate(text, self.max_chars),
             ok=False,
@@ -485,6 +527,9 @@ class SQLEnvironment:
         clone.url = self.url
         clone.allow_writes = self.allow_writes if read_only is None else not read_only
         clone.max_rows, clone.max_chars, clone.timeout = self.max_rows, self.max_chars, self.timeout
+        clone.schema_hints = self.schema_hints
+        clone._columns = self._column_map() if self.schema_hints else None
+        clone._columns_lock = threading.Lock()
         clone.is_fork = True
         clone._mysql_timeout = self._mysql_timeout
         clone._lock = threading.Lock()
@@ -546,6 +591,10 @@ class SQLEnvironment:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _quote(identifier: str) -> str:
+    return identifier.replace('"', '""')
 
 
 def _cell(value: Any) -> str:

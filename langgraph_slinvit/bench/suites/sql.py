@@ -53,6 +53,9 @@ class SqlSuite:
         backend: ``sqlite`` (one converted file per Spider database) or ``mariadb``.
         sqlite_dir: where the SQLite files are built (default: the project's cache).
         mariadb_url: the MariaDB/MySQL server, without a database name.
+        schema_hints: add the environment's schema hint to missing-column and missing-table
+            errors (``SQLEnvironment(schema_hints=...)``). Recorded in the configuration only
+            when on, so runs from before the hints existed keep their configuration hash.
     """
 
     name = "intercode-sql"
@@ -70,6 +73,7 @@ class SqlSuite:
         backend: str = "sqlite",
         sqlite_dir: str | os.PathLike[str] | None = None,
         mariadb_url: str = DEFAULT_MARIADB_URL,
+        schema_hints: bool = True,
     ) -> None:
         if backend not in ("sqlite", "mariadb"):
             raise ValueError(f"unknown SQL backend {backend!r} (sqlite or mariadb)")
@@ -77,6 +81,7 @@ class SqlSuite:
         self.backend = backend
         self.sqlite_dir = sqlite_dir
         self.mariadb_url = mariadb_url.rstrip("/")
+        self.schema_hints = schema_hints
         self._paths: dict[str, Path] | None = None
         self._mariadb_ready = False
         self._engines: dict[str, Any] = {}
@@ -90,10 +95,15 @@ class SqlSuite:
         ]
 
     def settings(self, method: str) -> dict[str, Any]:
-        return {"backend": self.backend}
+        settings: dict[str, Any] = {"backend": self.backend}
+        if self.schema_hints:
+            settings["schema_hints"] = True
+        return settings
 
     def make_env(self, task: BenchTask) -> Environment:
-        return SQLEnvironment(self.url(task.raw.db), timeout=_TIMEOUT)
+        return SQLEnvironment(
+            self.url(task.raw.db), timeout=_TIMEOUT, schema_hints=self.schema_hints
+        )
 
     def evaluate(self, task: BenchTask, env: Environment, steps: list[dict]) -> Evaluation:
         sql_task: SqlTask = task.raw
