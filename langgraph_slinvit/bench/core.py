@@ -129,6 +129,9 @@ class Suite(Protocol):
     language: str
     reward_rule: str
     """One line naming the reward rule the success column uses (shown in the report)."""
+    conditions: tuple[str, ...]
+    """The ``settings`` keys that change what every method sees (the SQL backend, schema
+    hints): the report pairs only runs made under the same conditions."""
 
     def tasks(self) -> list[BenchTask]:
         """Every task of the suite, in a fixed order."""

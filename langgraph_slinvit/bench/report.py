@@ -103,15 +103,26 @@ def _difficulty_key(level: str) -> tuple:
     return (1, int(number.group()) if number else 0, level)
 
 
-def _reward_rule(suite: str) -> str:
+def _suite_attribute(suite: str, name: str, default: object) -> object:
+    """A class attribute of the suite called ``suite`` (``default`` when it has none)."""
     target = SUITES.get(suite)
     if target is None:
-        return ""
+        return default
     module, _, cls = target.partition(":")
     try:
-        return str(getattr(importlib.import_module(module), cls).reward_rule)
+        return getattr(getattr(importlib.import_module(module), cls), name)
     except (ImportError, AttributeError):
-        return ""
+        return default
+
+
+def _reward_rule(suite: str) -> str:
+    return str(_suite_attribute(suite, "reward_rule", ""))
+
+
+def _conditions(run: Run, keys: Sequence[str]) -> tuple[str, ...]:
+    """The run's values of the suite settings every method sees (a missing key is a value)."""
+    settings = run.rows[0].config.get("suite") or {}
+    return tuple(str(settings.get(key)) for key in keys)
 
 
 def _kept_runs(rows: Sequence[ResultRow], min_tasks: int) -> tuple[list[Run], list[Run]]:
@@ -155,7 +166,7 @@ def suite_section(suite: str, rows: Sequence[ResultRow], min_tasks: int = 0) -> 
                 cells.append(f"{wins}/{len(at)} ({_pct(wins / len(at))})" if at else "-")
             lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
-    lines += _paired_lines(runs)
+    lines += _paired_lines(runs, tuple(_suite_attribute(suite, "conditions", ())))
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
@@ -207,16 +218,19 @@ _PAIR_TABLES = (
 )
 
 
-def _paired_lines(runs: Sequence[Run]) -> list[str]:
+def _paired_lines(runs: Sequence[Run], conditions: Sequence[str] = ()) -> list[str]:
     """SLINVIT runs against other runs on the tasks both ran: non-oracle against non-oracle,
     oracle against oracle, and non-oracle SLINVIT against oracle runs, each in its own table
-    (an oracle SLINVIT against a run without the gold answer says nothing and is left out)."""
+    (an oracle SLINVIT against a run without the gold answer says nothing and is left out).
+    Only runs made under the same ``conditions`` (suite settings every method sees, such as
+    the SQL backend or schema hints) are paired."""
     order = {id(run): i for i, run in enumerate(runs)}
     lines: list[str] = []
     for mine_oracle, their_oracle, title in _PAIR_TABLES:
         pairs = [
             (a, b) for a in runs if a.method == "slinvit" and a.oracle == mine_oracle
             for b in runs if b is not a and b.oracle == their_oracle
+            and _conditions(a, conditions) == _conditions(b, conditions)
             and not (b.method == "slinvit" and b.oracle == a.oracle and order[id(b)] < order[id(a)])
         ]  # fmt: skip
         table = [_pair_row(a, b) for a, b in pairs]

@@ -388,6 +388,18 @@ def test_report_pairs_each_slinvit_run_with_the_others_and_a_sign_test() -> None
     assert sign_test_p(12, 0) < 0.001
 
 
+def test_report_pairs_only_runs_made_under_the_same_conditions() -> None:
+    bare, hints = {"backend": "sqlite"}, {"backend": "sqlite", "schema_hints": True}
+    rows = []
+    for method, suite, wins in (("slinvit", hints, 4), ("react", bare, 2), ("react", hints, 3)):
+        rows += [_row(f"t{i:03d}", method=method, config_hash=f"{method}{len(suite)}",
+                      config={"suite": suite}, success=i < wins) for i in range(5)]  # fmt: skip
+    pairs = [x for x in render_markdown(rows).splitlines()
+             if x.startswith("| slinvit [") and " | react" in x]  # fmt: skip
+    assert pairs == ["| slinvit [schema_hints: True] | react [schema_hints: True] | 5 | "
+                     "80.0% vs 60.0% | 1 / 0 | 1.000 |"]  # fmt: skip
+
+
 def test_report_names_a_suite_setting_only_on_the_runs_that_have_it() -> None:
     rows = [_row("t001", method="slinvit", config_hash="a", config={"suite": {}}),
             _row("t001", method="slinvit", config_hash="b",

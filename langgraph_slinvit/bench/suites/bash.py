@@ -32,6 +32,7 @@ class BashSuite:
         "InterCode's Bash reward: a third each for file-system changes, added files' contents "
         "and the last command's output similarity (TF-IDF), plus 0.01"
     )
+    conditions: tuple[str, ...] = ()
 
     def __init__(self, *, data_dir: str | os.PathLike[str] | None = None) -> None:
         self.data_dir = data_dir

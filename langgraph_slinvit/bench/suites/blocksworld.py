@@ -40,6 +40,7 @@ class BlocksWorldSuite:
     reward_rule = (
         "1 when the executed plan is valid under the PDDL rules and reaches the goal, else 0"
     )
+    conditions: tuple[str, ...] = ("steps",)
 
     def __init__(self, *, data_dir: str | os.PathLike[str] | None = None) -> None:
         self.data_dir = data_dir

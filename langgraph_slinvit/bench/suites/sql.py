@@ -65,6 +65,7 @@ class SqlSuite:
         "shared rows on every query); the ORDER-BY-only column applies the order term only when "
         "the gold query has a top-level ORDER BY"
     )
+    conditions: tuple[str, ...] = ("backend", "schema_hints")
 
     def __init__(
         self,
