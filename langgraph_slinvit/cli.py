@@ -60,6 +60,9 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     s.add_argument("--stop-when", choices=["submit", "no_gain"], default=d.stop_when,
                    help="stop on SUBMIT only (submit, default) or also when no candidate is "
                         "valued above a result already in hand (no_gain)")
+    s.add_argument("--repair-failed", action="store_true",
+                   help="after a real action failed, go on to repair it: a proposal repeating "
+                        "it is no candidate, and a failed step is no result in hand")
     s.add_argument("--temperature", type=float, default=d.temperature)
     s.add_argument("--seed", type=int, default=None)
     b = p.add_argument_group("budgets")
@@ -108,7 +111,7 @@ def _config(args: argparse.Namespace) -> SlinvitConfig:
             lam=args.lam, value=args.value, temperature=args.temperature, seed=args.seed,
             rollout_horizon=args.rollout_horizon, samples=args.samples, p_llm=args.p_llm,
             agreement_weight=args.agreement_weight, answer_from=args.answer_from,
-            stop_when=args.stop_when,
+            stop_when=args.stop_when, repair_failed=args.repair_failed,
             agreement_basis=args.agreement_basis, expand_from=args.expand_from,
             max_llm_calls=args.max_llm_calls, max_tokens=args.max_tokens,
             max_seconds=args.max_seconds,

@@ -190,6 +190,7 @@ def build_slinvit_graph(
                 repeat_means_submit=cfg.repeat_means_submit,
                 budget=budget,
                 choices=legal_actions_of(env),
+                repair_failed=cfg.repair_failed,
             )
         except BudgetExhausted as exc:
             return {"done": True, "stop_reason": exc.reason, "usage": budget.spent,
@@ -324,7 +325,9 @@ def build_slinvit_graph(
             # A step keeps the value its own decision gave it: agreement on *stopping* says
             # little about whether the last result is right, so SUBMIT does not raise it.
             return {"done": True, "stop_reason": "submitted", "decision": decision + 1}
-        if cfg.stop_when == "no_gain" and not improves_on(best, state["steps"]):
+        if cfg.stop_when == "no_gain" and not improves_on(
+            best, state["steps"], failures_held=not cfg.repair_failed
+        ):
             # the search values this action no higher than a result already in hand: answer
             # with that result instead of acting again
             _emit({"type": "no_gain", "decision": decision, "actions": best["actions"],

@@ -11,8 +11,11 @@ P_LLM rules (``SlinvitConfig.p_llm``):
 A sample without a usable action (no code block, a refusal, garbage) is counted in the
 denominator but proposes nothing. A sample that repeats the action that just ran counts as
 ``SUBMIT`` (``repeat_means_submit``): running it again adds no information, and small models
-re-state their answer this way instead of submitting. If fewer than k distinct actions come
-back, one more request asks for actions different from those seen (pooled into the same counts).
+re-state their answer this way instead of submitting. With ``repair_failed``, a sample that
+repeats an action which just *failed* (an error, a refusal, a timeout) proposes nothing instead:
+running it again cannot succeed, and submitting on a failure leaves no answer. If fewer than k
+distinct actions come back, one more request asks for actions different from those seen (and
+from the failed one), pooled into the same counts.
 
 With a finite action set (``choices``, an environment's ``legal_actions()``), every reply is
 mapped onto the legal action it names (:func:`action_of`: a fenced or bare action equal to one,
@@ -147,15 +150,18 @@ def candidates_from_samples(
     total: int | None = None,
     last_action: str | None = None,
     choices: Sequence[str] | None = None,
+    failed_action: str | None = None,
 ) -> list[Candidate]:
     """Group samples by normalised action and compute P_LLM; most probable first.
 
-    A sample equal to ``last_action`` (the action that just ran) counts as ``SUBMIT``; with
+    A sample equal to ``last_action`` (the action that just ran) counts as ``SUBMIT``, and one
+    equal to ``failed_action`` proposes nothing (it stays in the denominator); with
     ``choices`` each sample counts as the legal action it names (:func:`action_of`), and one
     naming none, or ``SUBMIT``, proposes nothing: such an environment ends its episodes itself
     (``Observation.terminal``), so stopping early could only give up.
     """
     repeat = normalize(last_action) if last_action else None
+    failed = normalize(failed_action) if failed_action else None
     use_logprob = rule == "logprob" or (
         rule == "auto" and samples and all(s.mean_logprob is not None for s in samples)
     )
@@ -166,6 +172,8 @@ def candidates_from_samples(
         if action is None or (choices is not None and action not in choices):
             continue  # with a finite set only its legal actions are candidates (no SUBMIT)
         key = normalize(action)
+        if key == failed:
+            continue
         if key == repeat:
             action = key = SUBMIT
         prob = sample.token_probability if use_logprob else None
@@ -194,28 +202,54 @@ def propose(
     budget: Budget,
     repeat_means_submit: bool = True,
     choices: Sequence[str] | None = None,
+    repair_failed: bool = False,
 ) -> list[Candidate]:
     """Up to ``k`` distinct candidate actions for the state reached by ``steps``.
 
     ``choices``: the legal actions when the action set is finite (see the module docstring).
+    ``repair_failed``: a repeat of a last action that failed is no candidate (module docstring).
     """
     last = steps[-1].get("action") if steps and repeat_means_submit else None
+    failed = failed_last_action(steps) if repair_failed else None
     if choices is not None:
-        last = None  # a puzzle move may rightly repeat (pick up, put down, pick up again)
+        last = failed = None  # a puzzle move may rightly repeat (pick up, put down, pick up again)
+    elif failed:
+        last = None
     messages = proposal_messages(task, context, steps, language)
     samples = policy.sample(messages, n, budget)
-    candidates = candidates_from_samples(samples, language, rule, last_action=last, choices=choices)
+    candidates = candidates_from_samples(
+        samples, language, rule, last_action=last, choices=choices, failed_action=failed
+    )
     if choices is not None:
         seen = {c.action for c in candidates}
         fill = [Candidate(action=c, p_llm=0.0, count=0) for c in choices if c not in seen]
         return [*candidates, *fill][:k]
     if len(candidates) < k:
         avoid = [c.action for c in candidates if not c.is_submit]
+        avoid += [failed] if failed else []
         try:
             more = policy.sample(
                 proposal_messages(task, context, steps, language, avoid), n, budget
             )
         except BudgetExhausted:
             more = []  # keep what the first request gave
-        candidates = candidates_from_samples([*samples, *more], language, rule, last_action=last)
+        candidates = candidates_from_samples(
+            [*samples, *more], language, rule, last_action=last, failed_action=failed
+        )
     return candidates[:k]
+
+
+def failed_last_action(steps: Sequence[dict]) -> str | None:
+    """The last real action when it failed (an error, a refusal, a timeout), else None."""
+    if not steps or not steps[-1].get("action"):
+        return None
+    return str(steps[-1]["action"]) if is_failure(steps[-1].get("observation") or {}) else None
+
+
+def is_failure(observation: dict) -> bool:
+    """True for an observation (``Observation.to_dict()``) of an action that failed."""
+    return (
+        not observation.get("ok", True)
+        or bool(observation.get("refused"))
+        or bool(observation.get("timed_out"))
+    )

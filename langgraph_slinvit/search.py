@@ -24,7 +24,7 @@ from langgraph_slinvit.config import SlinvitConfig
 from langgraph_slinvit.envs.base import Environment, Observation, legal_actions_of
 from langgraph_slinvit.policy import Policy
 from langgraph_slinvit.prompts import SUBMIT, proposal_messages
-from langgraph_slinvit.proposal import Candidate, action_of, normalize, propose
+from langgraph_slinvit.proposal import Candidate, action_of, is_failure, normalize, propose
 from langgraph_slinvit.value import ValueContext, ValueHook, critic_value, terminal_value
 
 
@@ -155,6 +155,7 @@ def expand_paths(
                 budget=budget,
                 repeat_means_submit=config.repeat_means_submit,
                 choices=choices,
+                repair_failed=config.repair_failed,
             )
             grown += [[*path, child] for child in children] or [path]
         frontier = grown
@@ -369,12 +370,19 @@ def values_first_step(path: dict, steps_before: int) -> bool:
     return all(len(r["actions"]) <= steps_before + 1 for r in path["rollouts"])
 
 
-def improves_on(best: dict, steps: Sequence[dict]) -> bool:
+def improves_on(best: dict, steps: Sequence[dict], *, failures_held: bool = True) -> bool:
     """True when the chosen path's V_hat is above the value of every result in hand: the real
     steps whose decision valued the state they reached (``value_here``). A value of a state
     further ahead (depth > 1, or rollouts past the leaf) is not in hand: reaching it is what
-    the next steps do."""
-    held = [s["value"] for s in steps if s.get("value_here") and s.get("value") is not None]
+    the next steps do. With ``failures_held=False`` a failed step is no result in hand
+    (``SlinvitConfig.repair_failed``)."""
+    held = [
+        s["value"]
+        for s in steps
+        if s.get("value_here")
+        and s.get("value") is not None
+        and (failures_held or not is_failure(s.get("observation") or {}))
+    ]
     return not held or best["v_hat"] > max(held)
 
 
@@ -400,6 +408,7 @@ def decide(
         budget=budget,
         repeat_means_submit=config.repeat_means_submit,
         choices=legal_actions_of(real_env),
+        repair_failed=config.repair_failed,
     )
     paths: list[dict] = []
     for cand, share in zip(candidates, budget.split(len(candidates)), strict=True):

@@ -108,14 +108,41 @@ def model_name(args: argparse.Namespace) -> str:
     return f"local:{DEFAULT_MODEL_ALIAS}"
 
 
+def bench_settings(args: argparse.Namespace) -> Any:
+    """The :class:`BenchSettings` of a parsed ``slinvit bench`` command line."""
+    from langgraph_slinvit.bench.core import BenchSettings
+    from langgraph_slinvit.cli import _config
+
+    return BenchSettings(
+        max_llm_calls=args.max_llm_calls,
+        max_tokens=args.max_tokens,
+        max_seconds=args.max_seconds,
+        temperature=args.temperature,
+        baseline_temperature=args.baseline_temperature,
+        max_turns=args.max_turns,
+        oracle=args.oracle,
+        slinvit=_config(args),
+    )
+
+
+def suite_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The suite constructor's options of a parsed ``slinvit bench`` command line."""
+    if args.suite == "intercode-sql":
+        return {
+            "backend": args.backend,
+            "mariadb_url": args.mariadb_url,
+            "schema_hints": args.schema_hints,
+        }
+    return {}
+
+
 def run_command(args: argparse.Namespace) -> int:
     """``slinvit bench --suite ... --method ...``."""
-    from langgraph_slinvit.bench.core import BenchSettings
     from langgraph_slinvit.bench.results import ResultsDB
     from langgraph_slinvit.bench.runner import run_bench, select_tasks
     from langgraph_slinvit.bench.suites import make_suite
     from langgraph_slinvit.benchmarks.spider_sqlite import SpiderDatabaseUnavailable
-    from langgraph_slinvit.cli import UserError, _config, _model
+    from langgraph_slinvit.cli import UserError, _model
 
     if not args.suite or not args.method:
         raise UserError("slinvit bench needs --suite and --method (or: slinvit bench report)")
@@ -129,24 +156,8 @@ def run_command(args: argparse.Namespace) -> int:
         print(f"slinvit: note: --oracle changes only slinvit; {args.method} is "
               f"{'always' if args.method == 'try-again' else 'never'} an oracle method",
               file=sys.stderr)  # fmt: skip
-    settings = BenchSettings(
-        max_llm_calls=args.max_llm_calls,
-        max_tokens=args.max_tokens,
-        max_seconds=args.max_seconds,
-        temperature=args.temperature,
-        baseline_temperature=args.baseline_temperature,
-        max_turns=args.max_turns,
-        oracle=args.oracle,
-        slinvit=_config(args),
-    )
-    options: dict[str, Any] = {}
-    if args.suite == "intercode-sql":
-        options = {
-            "backend": args.backend,
-            "mariadb_url": args.mariadb_url,
-            "schema_hints": args.schema_hints,
-        }
-    suite = make_suite(args.suite, data_dir=args.data, **options)
+    settings = bench_settings(args)
+    suite = make_suite(args.suite, data_dir=args.data, **suite_options(args))
     try:
         try:
             tasks = select_tasks(

@@ -116,6 +116,12 @@ def _task_line(row: ResultRow, finished: int, total: int, rate: str) -> str:
             f"{row.llm_calls:.0f} LLM calls, {row.seconds:.0f} s); {rate}")
 
 
+def run_config(suite: Suite, method_name: str, settings: BenchSettings) -> dict[str, Any]:
+    """What a run's results depend on (its configuration hash is the resume key)."""
+    method = get_method(method_name)
+    return {"method": method.config(settings), "suite": suite.settings(method_name)}
+
+
 def run_bench(
     suite: Suite,
     method_name: str,
@@ -132,7 +138,7 @@ def run_bench(
     also those that another process sharing the results database finishes meanwhile, so two
     processes can split one run."""
     method = get_method(method_name)
-    config = {"method": method.config(settings), "suite": suite.settings(method_name)}
+    config = run_config(suite, method_name, settings)
     chash = config_hash(config)
     done = db.done(suite.name, method_name, model_name, chash)
     todo = [t for t in tasks if t.task_id not in done]

@@ -283,6 +283,66 @@ def test_no_gain_goes_on_while_the_search_values_the_next_result_higher(shop_db:
     assert out["answer_step"] == 1 and "Bob" in out["answer"]
 
 
+WRONG_TOO = "SELECT nam FROM customers"  # fails: no such column
+
+
+def _repeats_its_error_until_told_otherwise(messages, n):
+    """Every sample fails (no such table) and, after its error, repeats the failing query;
+    only a request naming that query among the actions to avoid gets the fix."""
+    body = str(messages[-1].content)
+    if "- " + WRONG in body and "Result 1" in body:
+        return [fenced(RIGHT)] * n
+    if "Result 2" in body:
+        return ["SUBMIT"] * n
+    return [fenced(WRONG)] * n
+
+
+def _fails_twice_then_fixes(messages, n):
+    """Decision 1: a query that fails; decision 2: another that fails; decision 3: the fix."""
+    body = str(messages[-1].content)
+    if "Result 3" in body:
+        return ["SUBMIT"] * n
+    if "Result 2" in body:
+        return [fenced(RIGHT)] * n
+    if "Result 1" in body:
+        return [fenced(WRONG_TOO)] * n
+    return [fenced(WRONG)] * n
+
+
+@pytest.mark.parametrize("repair", [False, True])
+def test_repair_failed_asks_for_another_action_instead_of_submitting_an_error(
+    shop_db: Path, repair: bool
+) -> None:
+    out, model = _scripted_run(shop_db, _repeats_its_error_until_told_otherwise, k=2,
+                               stop_when="no_gain", repair_failed=repair)  # fmt: skip
+    actions = [s["action"] for s in out["steps"]]
+    if not repair:  # the repeats count as SUBMIT: the episode ends on the error
+        assert actions == [WRONG] and out["stop_reason"] == "submitted"
+        assert "Bob" not in out["answer"]
+    else:
+        assert actions == [WRONG, RIGHT] and out["stop_reason"] == "submitted"
+        assert out["answer_step"] == 1 and "Bob" in out["answer"]
+        assert any("- " + WRONG in str(c["messages"][-1].content) for c in model.calls)
+
+
+@pytest.mark.parametrize("repair", [False, True])
+def test_repair_failed_does_not_count_an_error_as_a_result_in_hand(
+    shop_db: Path, repair: bool
+) -> None:
+    # decision 2's only candidate fails in its fork too (value 0, as the error in hand): no_gain
+    # stops there on its own, with nothing to answer; with repair_failed the error is no result
+    # in hand, so the agent goes on and decision 3 finds the fix
+    out, _ = _scripted_run(shop_db, _fails_twice_then_fixes, k=1, stop_when="no_gain",
+                           repair_failed=repair)  # fmt: skip
+    actions = [s["action"] for s in out["steps"]]
+    if not repair:
+        assert actions == [WRONG] and out["stop_reason"] == "no_gain"
+        assert "Bob" not in out["answer"]
+    else:
+        assert actions == [WRONG, WRONG_TOO, RIGHT] and out["stop_reason"] == "submitted"
+        assert out["answer_step"] == 2 and "Bob" in out["answer"]
+
+
 def test_invalid_stop_rule_is_refused() -> None:
     with pytest.raises(ValueError, match="stop rule"):
         SlinvitConfig(stop_when="never")  # type: ignore[arg-type]

@@ -61,6 +61,37 @@ def test_config_hash_is_stable_and_order_free() -> None:
     assert config_hash({"a": 1}) != config_hash({"a": 2})
 
 
+SC = ("--k 4 --samples 4 --rollouts 0 --horizon 4 --p-llm agreement --agreement-weight 1.0 "
+      "--stop-when no_gain")
+
+
+@pytest.mark.parametrize(
+    ("flags", "expected"),
+    [
+        (f"{SC} --no-schema-hints", "e316bc1865c4"),  # published (sessions 6 to 8), no hints
+        (SC, "e678d511f5b0"),  # with schema hints (session 9)
+        (f"{SC} --no-schema-hints --oracle", "85ee5b8a2963"),
+    ],
+)
+def test_published_configurations_keep_their_hash(flags: str, expected: str) -> None:
+    # a setting added later is recorded only away from the value that reproduces the runs
+    # made before it, so a published command still resumes its run instead of starting anew
+    from langgraph_slinvit.bench.cli import bench_settings, suite_options
+    from langgraph_slinvit.bench.runner import run_config
+
+    args = cli.build_parser().parse_args(
+        ["bench", "--suite", "intercode-sql", "--method", "slinvit", *flags.split()]
+    )
+    suite = make_suite("intercode-sql", **suite_options(args))
+    config = run_config(suite, "slinvit", bench_settings(args))
+    assert "repair_failed" not in config["method"]
+    assert config_hash(config) == expected
+    args.repair_failed = True
+    changed = run_config(suite, "slinvit", bench_settings(args))
+    assert changed["method"]["repair_failed"] is True
+    assert config_hash(changed) != expected
+
+
 # -- results database ----------------------------------------------------------------------
 
 

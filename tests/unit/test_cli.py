@@ -64,11 +64,11 @@ def test_knobs_reach_the_config(shop_db: Path, fake_model, monkeypatch) -> None:
     fake_model["model"] = scripted([fenced(RIGHT)])
     cli.main(["ask", "q", "--db", f"sqlite:///{shop_db}", "--k", "2", "--depth", "2",
               "--rollouts", "3", "--horizon", "4", "--lam", "0.25", "--max-llm-calls", "30",
-              "--stop-when", "no_gain", "--json"])  # fmt: skip
+              "--stop-when", "no_gain", "--repair-failed", "--json"])  # fmt: skip
     cfg = seen["cfg"]
     assert (cfg.k, cfg.depth, cfg.rollouts, cfg.horizon, cfg.lam, cfg.max_llm_calls) == (
         2, 2, 3, 4, 0.25, 30)  # fmt: skip
-    assert cfg.stop_when == "no_gain"
+    assert cfg.stop_when == "no_gain" and cfg.repair_failed
 
 
 def test_local_server_gets_a_slot_per_sample(shop_db: Path, fake_model, monkeypatch) -> None:

@@ -15,6 +15,10 @@ from langgraph_slinvit.proposal import (
 from langgraph_slinvit.testing import ScriptedChatModel
 
 
+def fenced(sql: str) -> str:
+    return f"```sql\n{sql}\n```"
+
+
 def big_budget() -> Budget:
     return Budget(llm_calls=100, tokens=10**9, deadline=float("inf"))
 
@@ -104,6 +108,35 @@ def test_repeating_the_last_action_counts_as_submit() -> None:
     assert [(c.action, c.p_llm) for c in cands] == [(SUBMIT, 0.75), ("SELECT 2", 0.25)]
     plain = candidates_from_samples(samples, "sql", "agreement")
     assert normalize(plain[0].action) == "SELECT 1" and plain[0].count == 2
+
+
+def test_a_repeat_of_a_failed_action_is_no_candidate_with_repair_failed() -> None:
+    samples = [Sample(fenced("SELECT nope FROM t;")), Sample(fenced("SELECT nope FROM t")),
+               Sample("SUBMIT"), Sample(fenced("SELECT a FROM t"))]  # fmt: skip
+    cands = candidates_from_samples(samples, "sql", "agreement", failed_action="SELECT nope FROM t")
+    assert [(c.action, c.p_llm) for c in cands] == [(SUBMIT, 0.25), ("SELECT a FROM t", 0.25)]
+
+    failed = [{"action": "SELECT nope FROM t", "observation": {"output": "Error", "ok": False}}]
+    worked = [{"action": "SELECT nope FROM t", "observation": {"output": "1", "ok": True}}]
+    b = "SELECT b FROM t"
+
+    def ask(steps: list[dict], repair: bool) -> tuple[list, ScriptedChatModel]:
+        model = ScriptedChatModel(script=[[s.text for s in samples], [fenced(b)] * 4], calls=[])
+        cands = propose(Policy(model), task="t", context="c", steps=steps, language="sql", k=3,
+                        n=4, rule="agreement", budget=big_budget(), repair_failed=repair)
+        return [(c.action, c.p_llm) for c in cands], model  # fmt: skip
+
+    # after the failure its repeats are dropped, and the second request names it among the
+    # actions to avoid (the first gave fewer than k candidates)
+    found, model = ask(failed, repair=True)
+    assert found == [(b, 0.5), (SUBMIT, 0.125), ("SELECT a FROM t", 0.125)]
+    assert "- SELECT nope FROM t" in str(model.calls[1]["messages"][-1].content)
+    # without the option, or after a success, the repeats mean SUBMIT, as before
+    expected_before = [(b, 0.5), (SUBMIT, 0.375), ("SELECT a FROM t", 0.125)]
+    found, model = ask(failed, repair=False)
+    assert found == expected_before
+    assert "- SELECT nope" not in str(model.calls[1]["messages"][-1].content)
+    assert ask(worked, repair=True)[0] == expected_before
 
 
 def test_completion_tokens_count_every_choice() -> None:

@@ -17,6 +17,10 @@ from langgraph_slinvit.graph import create_slinvit_agent
 
 NAME = "slinvit"
 _NOT_RESULTS = ("approve_writes", "journal_path", "retries", "retry_backoff", "extra")
+ADDED_LATER = {"repair_failed": False}
+"""Settings added after runs were published, with the value that reproduces those runs: left
+out of the recorded configuration at that value, so a published run keeps its hash (and its
+command still resumes it), and recorded only when set otherwise."""
 
 
 def agent_config(settings: BenchSettings) -> SlinvitConfig:
@@ -32,7 +36,12 @@ def agent_config(settings: BenchSettings) -> SlinvitConfig:
 
 def config(settings: BenchSettings) -> dict[str, Any]:
     cfg = agent_config(settings).to_dict()
-    return {**{k: v for k, v in cfg.items() if k not in _NOT_RESULTS}, "oracle": settings.oracle}
+    kept = {
+        k: v
+        for k, v in cfg.items()
+        if k not in _NOT_RESULTS and not (k in ADDED_LATER and v == ADDED_LATER[k])
+    }
+    return {**kept, "oracle": settings.oracle}
 
 
 def is_oracle(settings: BenchSettings) -> bool:
