@@ -21,7 +21,7 @@ from langgraph.types import Overwrite, Send, interrupt
 
 from langgraph_slinvit.budget import Budget, BudgetExhausted, empty_usage, remaining_budget
 from langgraph_slinvit.config import SlinvitConfig
-from langgraph_slinvit.envs.base import Environment, Observation, legal_actions_of
+from langgraph_slinvit.envs.base import Environment, Observation, legal_actions_of, repair_note_of
 from langgraph_slinvit.journal import ActionJournal
 from langgraph_slinvit.paths import cache_root
 from langgraph_slinvit.policy import ModelEndpointError, Policy
@@ -191,6 +191,7 @@ def build_slinvit_graph(
                 budget=budget,
                 choices=legal_actions_of(env),
                 repair_failed=cfg.repair_failed,
+                repair_note=repair_note_of(env),
             )
         except BudgetExhausted as exc:
             return {"done": True, "stop_reason": exc.reason, "usage": budget.spent,

@@ -13,9 +13,12 @@ denominator but proposes nothing. A sample that repeats the action that just ran
 ``SUBMIT`` (``repeat_means_submit``): running it again adds no information, and small models
 re-state their answer this way instead of submitting. With ``repair_failed``, a sample that
 repeats an action which just *failed* (an error, a refusal, a timeout) proposes nothing instead:
-running it again cannot succeed, and submitting on a failure leaves no answer. If fewer than k
-distinct actions come back, one more request asks for actions different from those seen (and
-from the failed one), pooled into the same counts.
+running it again cannot succeed, and submitting on a failure leaves no answer; and the request
+itself asks for a corrected action (:func:`~langgraph_slinvit.prompts.repair_messages`: the
+failed action and its error shown as a failure, with the environment's ``repair_note``), since
+a small model shown its failed action as the last step of a trajectory mostly repeats it. If
+fewer than k distinct actions come back, one more request asks for actions different from those
+seen (and from the failed one), pooled into the same counts.
 
 With a finite action set (``choices``, an environment's ``legal_actions()``), every reply is
 mapped onto the legal action it names (:func:`action_of`: a fenced or bare action equal to one,
@@ -33,7 +36,7 @@ from dataclasses import asdict, dataclass
 
 from langgraph_slinvit.budget import Budget, BudgetExhausted
 from langgraph_slinvit.policy import Policy, Sample
-from langgraph_slinvit.prompts import SUBMIT, proposal_messages
+from langgraph_slinvit.prompts import SUBMIT, proposal_messages, repair_messages
 
 _FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[^\n]*\n(.*?)(?:```|\Z)", re.DOTALL)
 _SQL_START = re.compile(
@@ -203,11 +206,14 @@ def propose(
     repeat_means_submit: bool = True,
     choices: Sequence[str] | None = None,
     repair_failed: bool = False,
+    repair_note: str | None = None,
 ) -> list[Candidate]:
     """Up to ``k`` distinct candidate actions for the state reached by ``steps``.
 
     ``choices``: the legal actions when the action set is finite (see the module docstring).
-    ``repair_failed``: a repeat of a last action that failed is no candidate (module docstring).
+    ``repair_failed``: after a failed last action, ask for a corrected one, and a repeat of it
+    is no candidate; ``repair_note`` is the environment's note for that request (module
+    docstring).
     """
     last = steps[-1].get("action") if steps and repeat_means_submit else None
     failed = failed_last_action(steps) if repair_failed else None
@@ -215,8 +221,13 @@ def propose(
         last = failed = None  # a puzzle move may rightly repeat (pick up, put down, pick up again)
     elif failed:
         last = None
-    messages = proposal_messages(task, context, steps, language)
-    samples = policy.sample(messages, n, budget)
+
+    def request(avoid: Sequence[str] = ()) -> list:
+        if failed:
+            return repair_messages(task, context, steps, language, repair_note, avoid)
+        return proposal_messages(task, context, steps, language, avoid)
+
+    samples = policy.sample(request(), n, budget)
     candidates = candidates_from_samples(
         samples, language, rule, last_action=last, choices=choices, failed_action=failed
     )
@@ -228,9 +239,7 @@ def propose(
         avoid = [c.action for c in candidates if not c.is_submit]
         avoid += [failed] if failed else []
         try:
-            more = policy.sample(
-                proposal_messages(task, context, steps, language, avoid), n, budget
-            )
+            more = policy.sample(request(avoid), n, budget)
         except BudgetExhausted:
             more = []  # keep what the first request gave
         candidates = candidates_from_samples(

@@ -21,7 +21,7 @@ from typing import Any
 
 from langgraph_slinvit.budget import Budget, BudgetExhausted
 from langgraph_slinvit.config import SlinvitConfig
-from langgraph_slinvit.envs.base import Environment, Observation, legal_actions_of
+from langgraph_slinvit.envs.base import Environment, Observation, legal_actions_of, repair_note_of
 from langgraph_slinvit.policy import Policy
 from langgraph_slinvit.prompts import SUBMIT, proposal_messages
 from langgraph_slinvit.proposal import Candidate, action_of, is_failure, normalize, propose
@@ -156,6 +156,7 @@ def expand_paths(
                 repeat_means_submit=config.repeat_means_submit,
                 choices=choices,
                 repair_failed=config.repair_failed,
+                repair_note=repair_note_of(real_env),
             )
             grown += [[*path, child] for child in children] or [path]
         frontier = grown
@@ -409,6 +410,7 @@ def decide(
         repeat_means_submit=config.repeat_means_submit,
         choices=legal_actions_of(real_env),
         repair_failed=config.repair_failed,
+        repair_note=repair_note_of(real_env),
     )
     paths: list[dict] = []
     for cand, share in zip(candidates, budget.split(len(candidates)), strict=True):

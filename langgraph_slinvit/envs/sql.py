@@ -503,6 +503,11 @@ class SQLEnvironment:
     def feedback_value(self, obs: Observation) -> float:
         return default_feedback_value(obs)
 
+    def repair_note(self) -> str | None:
+        """What can run, for a request to correct a failed statement (None when writes are
+        allowed: then a write may be what the task needs)."""
+        return None if self.allow_writes else "The database is read-only: only SELECT works."
+
     def needs_approval(self, action: str) -> bool:
         """True when writes are allowed and ``action`` would change data.
 

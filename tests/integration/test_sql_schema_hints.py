@@ -57,3 +57,13 @@ def test_server_errors_carry_schema_hints(server: str, allow_writes: bool) -> No
         assert _counts(url)[:2] == expected
     finally:
         _drop(server, name)
+
+
+@pytest.mark.parametrize("allow_writes", [False, True])
+def test_the_repair_note_says_when_only_select_works(shop_db: Path, allow_writes: bool) -> None:
+    # asked for a corrected statement, a small model tried ALTER TABLE to "add" the column a
+    # hint named; the note is said only when it is true (writes refused)
+    with SQLEnvironment(f"sqlite:///{shop_db}", allow_writes=allow_writes) as env:
+        note = env.repair_note()
+        assert env.step("ALTER TABLE customers ADD COLUMN total REAL").refused == (not allow_writes)
+    assert note == (None if allow_writes else "The database is read-only: only SELECT works.")

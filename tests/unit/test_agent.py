@@ -286,14 +286,17 @@ def test_no_gain_goes_on_while_the_search_values_the_next_result_higher(shop_db:
 WRONG_TOO = "SELECT nam FROM customers"  # fails: no such column
 
 
-def _repeats_its_error_until_told_otherwise(messages, n):
-    """Every sample fails (no such table) and, after its error, repeats the failing query;
-    only a request naming that query among the actions to avoid gets the fix."""
+def _repeats_its_error_unless_asked_to_correct_it(messages, n):
+    """The first query fails (no such table); shown as the last step of a trajectory, the
+    model repeats it; asked to correct it (the failure, its hint and the read-only note), it
+    writes the fix."""
     body = str(messages[-1].content)
-    if "- " + WRONG in body and "Result 1" in body:
-        return [fenced(RIGHT)] * n
     if "Result 2" in body:
         return ["SUBMIT"] * n
+    if f"This query failed:\n```sql\n{WRONG}\n```" in body and "Hint: no table customer" in body:
+        assert body.endswith("The database is read-only: only SELECT works.")
+        assert "SUBMIT" not in str(messages[0].content)
+        return [fenced(RIGHT)] * n
     return [fenced(WRONG)] * n
 
 
@@ -302,27 +305,30 @@ def _fails_twice_then_fixes(messages, n):
     body = str(messages[-1].content)
     if "Result 3" in body:
         return ["SUBMIT"] * n
-    if "Result 2" in body:
+    if WRONG_TOO in body:
         return [fenced(RIGHT)] * n
-    if "Result 1" in body:
+    if WRONG in body:
         return [fenced(WRONG_TOO)] * n
     return [fenced(WRONG)] * n
 
 
 @pytest.mark.parametrize("repair", [False, True])
-def test_repair_failed_asks_for_another_action_instead_of_submitting_an_error(
+def test_repair_failed_asks_for_a_corrected_action_instead_of_submitting_an_error(
     shop_db: Path, repair: bool
 ) -> None:
-    out, model = _scripted_run(shop_db, _repeats_its_error_until_told_otherwise, k=2,
+    out, model = _scripted_run(shop_db, _repeats_its_error_unless_asked_to_correct_it, k=2,
                                stop_when="no_gain", repair_failed=repair)  # fmt: skip
     actions = [s["action"] for s in out["steps"]]
+    asked = [str(c["messages"][-1].content) for c in model.calls]
     if not repair:  # the repeats count as SUBMIT: the episode ends on the error
         assert actions == [WRONG] and out["stop_reason"] == "submitted"
         assert "Bob" not in out["answer"]
+        assert not any("failed:" in body for body in asked)
     else:
         assert actions == [WRONG, RIGHT] and out["stop_reason"] == "submitted"
         assert out["answer_step"] == 1 and "Bob" in out["answer"]
-        assert any("- " + WRONG in str(c["messages"][-1].content) for c in model.calls)
+        # both requests of decision 2 (one distinct candidate < k=2) ask for a correction
+        assert sum("This query failed" in body for body in asked) == 2
 
 
 @pytest.mark.parametrize("repair", [False, True])

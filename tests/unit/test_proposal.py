@@ -123,19 +123,25 @@ def test_a_repeat_of_a_failed_action_is_no_candidate_with_repair_failed() -> Non
     def ask(steps: list[dict], repair: bool) -> tuple[list, ScriptedChatModel]:
         model = ScriptedChatModel(script=[[s.text for s in samples], [fenced(b)] * 4], calls=[])
         cands = propose(Policy(model), task="t", context="c", steps=steps, language="sql", k=3,
-                        n=4, rule="agreement", budget=big_budget(), repair_failed=repair)
+                        n=4, rule="agreement", budget=big_budget(), repair_failed=repair,
+                        repair_note="Only SELECT works.")
         return [(c.action, c.p_llm) for c in cands], model  # fmt: skip
 
-    # after the failure its repeats are dropped, and the second request names it among the
+    # after the failure both requests ask for a corrected query (the failure shown as such,
+    # with the note), its repeats are dropped, and the second request names it among the
     # actions to avoid (the first gave fewer than k candidates)
     found, model = ask(failed, repair=True)
     assert found == [(b, 0.5), (SUBMIT, 0.125), ("SELECT a FROM t", 0.125)]
-    assert "- SELECT nope FROM t" in str(model.calls[1]["messages"][-1].content)
-    # without the option, or after a success, the repeats mean SUBMIT, as before
+    first, second = (str(c["messages"][-1].content) for c in model.calls)
+    assert "This query failed:\n```sql\nSELECT nope FROM t\n```\nError" in first
+    assert first.endswith("Write a corrected query for the task. Only SELECT works.")
+    assert "Action 1" not in first and "- SELECT nope FROM t" in second
+    # without the option, or after a success, the trajectory prompt and SUBMIT, as before
     expected_before = [(b, 0.5), (SUBMIT, 0.375), ("SELECT a FROM t", 0.125)]
     found, model = ask(failed, repair=False)
     assert found == expected_before
     assert "- SELECT nope" not in str(model.calls[1]["messages"][-1].content)
+    assert "Action 1" in str(model.calls[0]["messages"][-1].content)
     assert ask(worked, repair=True)[0] == expected_before
 
 
