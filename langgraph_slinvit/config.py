@@ -63,12 +63,12 @@ class SlinvitConfig:
     """After a real action that failed (an error, a refusal, a timeout), go on to repair it
     instead of ending on it: the next proposal request asks for a corrected action, showing the
     failed one and its error (with the SQL environment's schema hint) as a failure rather than
-    as the last step of a trajectory (``prompts.repair_messages``); a proposal repeating it is
-    no candidate (neither SUBMIT nor a rerun: rerunning cannot succeed, and submitting on a
-    failure leaves no answer); the second request, if one is needed, asks for actions other
-    than it; and with ``stop_when="no_gain"`` a failed step is no result in hand (there is
-    nothing to answer with). Rollouts keep the trajectory prompt. Measured in
-    docs/benchmark-history.md (session 9)."""
+    as the last step of a trajectory (``prompts.repair_messages``); a proposal repeating it, or
+    any earlier failed action, is no candidate (neither SUBMIT nor a rerun: rerunning cannot
+    succeed, and submitting on a failure leaves no answer); the second request, if one is
+    needed, asks for actions other than those; and with ``stop_when="no_gain"`` a failed step
+    is no result in hand (there is nothing to answer with). Rollouts keep the trajectory
+    prompt. Measured in docs/benchmark-history.md (session 9)."""
     temperature: float = 0.8
     """Sampling temperature for proposals and rollouts."""
     max_llm_calls: int = 80

@@ -12,13 +12,14 @@ A sample without a usable action (no code block, a refusal, garbage) is counted 
 denominator but proposes nothing. A sample that repeats the action that just ran counts as
 ``SUBMIT`` (``repeat_means_submit``): running it again adds no information, and small models
 re-state their answer this way instead of submitting. With ``repair_failed``, a sample that
-repeats an action which just *failed* (an error, a refusal, a timeout) proposes nothing instead:
-running it again cannot succeed, and submitting on a failure leaves no answer; and the request
-itself asks for a corrected action (:func:`~langgraph_slinvit.prompts.repair_messages`: the
-failed action and its error shown as a failure, with the environment's ``repair_note``), since
+repeats an action which *failed* (an error, a refusal, a timeout; the last one or any earlier
+one) proposes nothing instead: running it again cannot succeed, and submitting on a failure
+leaves no answer; and the request itself asks for a corrected action
+(:func:`~langgraph_slinvit.prompts.repair_messages`: the failed action and its error shown as a
+failure, with the environment's ``repair_note``), since
 a small model shown its failed action as the last step of a trajectory mostly repeats it. If
 fewer than k distinct actions come back, one more request asks for actions different from those
-seen (and from the failed one), pooled into the same counts.
+seen (and from the failed ones), pooled into the same counts.
 
 With a finite action set (``choices``, an environment's ``legal_actions()``), every reply is
 mapped onto the legal action it names (:func:`action_of`: a fenced or bare action equal to one,
@@ -153,18 +154,18 @@ def candidates_from_samples(
     total: int | None = None,
     last_action: str | None = None,
     choices: Sequence[str] | None = None,
-    failed_action: str | None = None,
+    failed_actions: Sequence[str] = (),
 ) -> list[Candidate]:
     """Group samples by normalised action and compute P_LLM; most probable first.
 
     A sample equal to ``last_action`` (the action that just ran) counts as ``SUBMIT``, and one
-    equal to ``failed_action`` proposes nothing (it stays in the denominator); with
+    equal to any of ``failed_actions`` proposes nothing (it stays in the denominator); with
     ``choices`` each sample counts as the legal action it names (:func:`action_of`), and one
     naming none, or ``SUBMIT``, proposes nothing: such an environment ends its episodes itself
     (``Observation.terminal``), so stopping early could only give up.
     """
     repeat = normalize(last_action) if last_action else None
-    failed = normalize(failed_action) if failed_action else None
+    failed = {normalize(a) for a in failed_actions}
     use_logprob = rule == "logprob" or (
         rule == "auto" and samples and all(s.mean_logprob is not None for s in samples)
     )
@@ -175,7 +176,7 @@ def candidates_from_samples(
         if action is None or (choices is not None and action not in choices):
             continue  # with a finite set only its legal actions are candidates (no SUBMIT)
         key = normalize(action)
-        if key == failed:
+        if key in failed:
             continue
         if key == repeat:
             action = key = SUBMIT
@@ -221,15 +222,18 @@ def propose(
         last = failed = None  # a puzzle move may rightly repeat (pick up, put down, pick up again)
     elif failed:
         last = None
+    # with repair_failed, no failed real action of the trajectory is a candidate again
+    dead = failed_actions(steps) if repair_failed and choices is None else []
 
     def request(avoid: Sequence[str] = ()) -> list:
         if failed:
-            return repair_messages(task, context, steps, language, repair_note, avoid)
+            ran = [s for s in steps if s.get("action")]  # a step that proposed nothing ran nothing
+            return repair_messages(task, context, ran, language, repair_note, avoid)
         return proposal_messages(task, context, steps, language, avoid)
 
     samples = policy.sample(request(), n, budget)
     candidates = candidates_from_samples(
-        samples, language, rule, last_action=last, choices=choices, failed_action=failed
+        samples, language, rule, last_action=last, choices=choices, failed_actions=dead
     )
     if choices is not None:
         seen = {c.action for c in candidates}
@@ -237,22 +241,37 @@ def propose(
         return [*candidates, *fill][:k]
     if len(candidates) < k:
         avoid = [c.action for c in candidates if not c.is_submit]
-        avoid += [failed] if failed else []
+        avoid += dead
         try:
             more = policy.sample(request(avoid), n, budget)
         except BudgetExhausted:
             more = []  # keep what the first request gave
         candidates = candidates_from_samples(
-            [*samples, *more], language, rule, last_action=last, failed_action=failed
+            [*samples, *more], language, rule, last_action=last, failed_actions=dead
         )
     return candidates[:k]
 
 
 def failed_last_action(steps: Sequence[dict]) -> str | None:
-    """The last real action when it failed (an error, a refusal, a timeout), else None."""
-    if not steps or not steps[-1].get("action"):
+    """The last real action when it failed (an error, a refusal, a timeout), else None.
+
+    A step that ran nothing (the model proposed no usable action) is passed over: the last
+    action that ran is still the one to repair.
+    """
+    ran = [s for s in steps if s.get("action")]
+    if not ran:
         return None
-    return str(steps[-1]["action"]) if is_failure(steps[-1].get("observation") or {}) else None
+    return str(ran[-1]["action"]) if is_failure(ran[-1].get("observation") or {}) else None
+
+
+def failed_actions(steps: Sequence[dict]) -> list[str]:
+    """Every distinct real action of ``steps`` that failed, in the order they ran."""
+    out: list[str] = []
+    for s in steps:
+        action = s.get("action")
+        if action and is_failure(s.get("observation") or {}) and action not in out:
+            out.append(str(action))
+    return out
 
 
 def is_failure(observation: dict) -> bool:

@@ -7,6 +7,8 @@ from langgraph_slinvit.prompts import SUBMIT
 from langgraph_slinvit.proposal import (
     action_of,
     candidates_from_samples,
+    failed_actions,
+    failed_last_action,
     match_choice,
     normalize,
     parse_action,
@@ -113,7 +115,9 @@ def test_repeating_the_last_action_counts_as_submit() -> None:
 def test_a_repeat_of_a_failed_action_is_no_candidate_with_repair_failed() -> None:
     samples = [Sample(fenced("SELECT nope FROM t;")), Sample(fenced("SELECT nope FROM t")),
                Sample("SUBMIT"), Sample(fenced("SELECT a FROM t"))]  # fmt: skip
-    cands = candidates_from_samples(samples, "sql", "agreement", failed_action="SELECT nope FROM t")
+    cands = candidates_from_samples(
+        samples, "sql", "agreement", failed_actions=["SELECT nope FROM t"]
+    )
     assert [(c.action, c.p_llm) for c in cands] == [(SUBMIT, 0.25), ("SELECT a FROM t", 0.25)]
 
     failed = [{"action": "SELECT nope FROM t", "observation": {"output": "Error", "ok": False}}]
@@ -143,6 +147,35 @@ def test_a_repeat_of_a_failed_action_is_no_candidate_with_repair_failed() -> Non
     assert "- SELECT nope" not in str(model.calls[1]["messages"][-1].content)
     assert "Action 1" in str(model.calls[0]["messages"][-1].content)
     assert ask(worked, repair=True)[0] == expected_before
+
+
+def test_repair_passes_over_a_step_that_ran_nothing_and_drops_every_failed_action() -> None:
+    # seen in the InterCode-SQL run: every sample repeated the failed query, so the decision
+    # ran nothing ("no usable action"), and the next one asked the trajectory prompt again
+    # and ran the failed query a second time; and with two failures the first came back
+    nope = {"output": "Error: no such column", "ok": False}
+    first = {"action": "SELECT x FROM t", "observation": nope}
+    nothing = {"action": "", "observation": {"output": "The model proposed no usable action.",
+                                             "ok": False, "error": "no action"}}  # fmt: skip
+    second = {"action": "SELECT y FROM t", "observation": nope}
+    assert failed_last_action([first, nothing]) == "SELECT x FROM t"
+    assert failed_actions([first, nothing, second, first]) == ["SELECT x FROM t", "SELECT y FROM t"]
+
+    def ask(steps: list[dict]) -> tuple[list[str], ScriptedChatModel]:
+        replies = [fenced("SELECT x FROM t"), fenced("SELECT y FROM t"), fenced("SELECT z FROM t")]
+        model = ScriptedChatModel(script=[replies, replies], calls=[])
+        cands = propose(Policy(model), task="t", context="c", steps=steps, language="sql", k=3,
+                        n=3, rule="agreement", budget=big_budget(), repair_failed=True)
+        return [c.action for c in cands], model  # fmt: skip
+
+    found, model = ask([first, nothing])
+    assert found == ["SELECT y FROM t", "SELECT z FROM t"]
+    asked = str(model.calls[0]["messages"][-1].content)
+    assert "This query failed:\n```sql\nSELECT x FROM t\n```" in asked
+    assert "no usable action" not in asked  # the step that ran nothing is not shown
+    found, model = ask([first, second])
+    assert found == ["SELECT z FROM t"]  # neither failed query is a candidate
+    assert "- SELECT x FROM t" in str(model.calls[1]["messages"][-1].content)
 
 
 def test_completion_tokens_count_every_choice() -> None:
