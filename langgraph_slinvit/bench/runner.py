@@ -143,9 +143,10 @@ def run_bench(
     done = db.done(suite.name, method_name, model_name, chash)
     todo = [t for t in tasks if t.task_id not in done]
     model = ModelCache(model_factory)
+    resumed = [t.task_id for t in tasks if t.task_id in done]  # the run's other tasks not counted
     wins = sum(r.success for r in db.rows(suite=suite.name, method=method_name, model=model_name,
-                                          chash=chash, task_ids=done))  # fmt: skip
-    finished = len([t for t in tasks if t.task_id in done])
+                                          chash=chash, task_ids=resumed))  # fmt: skip
+    finished = len(resumed)
     progress = Progress(
         TextColumn(f"{suite.name} / {method_name}"),
         BarColumn(),

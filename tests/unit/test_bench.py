@@ -362,6 +362,28 @@ def test_a_log_gets_a_line_per_task_where_a_terminal_gets_a_bar(tmp_path: Path) 
     assert quiet.getvalue() == ""
 
 
+def test_the_running_rate_counts_only_the_tasks_of_this_command(tmp_path: Path) -> None:
+    import io
+
+    from rich.console import Console
+
+    suite = make_suite("blocksworld")
+    tasks = select_tasks(suite.tasks(), indices=[0, 1])
+    plan = [a for a in tasks[0].raw.gold_plan.split("\n") if a]
+    model = ScriptedChatModel(responder=lambda m, n: ["```text\n" + "\n".join(plan) + "\n```"],
+                              calls=[])  # fmt: skip
+    log = io.StringIO()
+    with ResultsDB(tmp_path / "r.sqlite") as db:
+        run_bench(suite, "single", BenchSettings(), lambda t: model, "scripted", db, tasks[:1],
+                  show_progress=False)  # fmt: skip
+        # a second command on the same run but another task: the solved task 0 is not its own
+        run_bench(suite, "single", BenchSettings(), lambda t: model, "scripted", db, tasks[1:],
+                  console=Console(file=log, force_terminal=False))  # fmt: skip
+    lines = [x for x in log.getvalue().splitlines() if x.startswith("[")]
+    assert lines == [lines[0]] and lines[0].startswith(f"[1/1] {tasks[1].task_id}: failed")
+    assert lines[0].endswith("success 0/1 (0%)")
+
+
 def test_a_task_another_process_finished_meanwhile_is_not_rerun(tmp_path: Path) -> None:
     suite = make_suite("blocksworld")
     tasks = select_tasks(suite.tasks(), indices=[0, 1, 2])
