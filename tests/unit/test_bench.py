@@ -336,16 +336,22 @@ def test_blocksworld_single_runs_a_whole_plan_in_one_call(tmp_path: Path) -> Non
     assert summary["success_rate"] == 0.0
 
 
-def test_a_log_gets_a_line_per_task_where_a_terminal_gets_a_bar(tmp_path: Path) -> None:
-    import io
-
-    from rich.console import Console
-
+def _two_blocksworld_tasks_solving_the_first() -> tuple:
+    """BlocksWorld tasks 0 and 1, and a model that answers every request with task 0's plan."""
     suite = make_suite("blocksworld")
     tasks = select_tasks(suite.tasks(), indices=[0, 1])
     plan = [a for a in tasks[0].raw.gold_plan.split("\n") if a]
     model = ScriptedChatModel(responder=lambda m, n: ["```text\n" + "\n".join(plan) + "\n```"],
                               calls=[])  # fmt: skip
+    return suite, tasks, model
+
+
+def test_a_log_gets_a_line_per_task_where_a_terminal_gets_a_bar(tmp_path: Path) -> None:
+    import io
+
+    from rich.console import Console
+
+    suite, tasks, model = _two_blocksworld_tasks_solving_the_first()
     log = io.StringIO()
     with ResultsDB(tmp_path / "r.sqlite") as db:
         run_bench(suite, "single", BenchSettings(), lambda t: model, "scripted", db, tasks,
@@ -367,11 +373,7 @@ def test_the_running_rate_counts_only_the_tasks_of_this_command(tmp_path: Path) 
 
     from rich.console import Console
 
-    suite = make_suite("blocksworld")
-    tasks = select_tasks(suite.tasks(), indices=[0, 1])
-    plan = [a for a in tasks[0].raw.gold_plan.split("\n") if a]
-    model = ScriptedChatModel(responder=lambda m, n: ["```text\n" + "\n".join(plan) + "\n```"],
-                              calls=[])  # fmt: skip
+    suite, tasks, model = _two_blocksworld_tasks_solving_the_first()
     log = io.StringIO()
     with ResultsDB(tmp_path / "r.sqlite") as db:
         run_bench(suite, "single", BenchSettings(), lambda t: model, "scripted", db, tasks[:1],
