@@ -16,10 +16,10 @@ repeats an action which *failed* (an error, a refusal, a timeout; the last one o
 one) proposes nothing instead: running it again cannot succeed, and submitting on a failure
 leaves no answer; and the request itself asks for a corrected action
 (:func:`~langgraph_slinvit.prompts.repair_messages`: the failed action and its error shown as a
-failure, with the environment's ``repair_note``), since
-a small model shown its failed action as the last step of a trajectory mostly repeats it. If
-fewer than k distinct actions come back, one more request asks for actions different from those
-seen (and from the failed ones), pooled into the same counts.
+failure, with the environment's ``repair_note``), since a small model shown its failed action
+as the last step of a trajectory mostly repeats it. If fewer than k distinct actions come back,
+one more request asks for actions different from those seen (and from the failed ones), pooled
+into the same counts.
 
 With a finite action set (``choices``, an environment's ``legal_actions()``), every reply is
 mapped onto the legal action it names (:func:`action_of`: a fenced or bare action equal to one,
