@@ -1,0 +1,234 @@
+"""Two probes of the local model on InterCode-SQL, behind docs/benchmark-history.md (session 10).
+
+``judge``: can the model *choose* the right query among candidates from their results? For every
+task on which the recorded non-oracle runs answered with both right and wrong queries, the
+distinct answers are run again (read-only) and shown to the model with the question and the
+schema, in their order and reversed; it is asked for the number of the right one (8 votes at
+temperature 0.8, and one greedy reply). Prints how many votes pick a right query against the
+share a uniform pick would get.
+
+``join-hint``: does naming the foreign-key joins next to the schema hint let the model repair
+its failed query? On the tasks where a recorded run's first query failed, the repair prompt
+(``prompts.repair_messages``) is sampled 8 times with and without a line ``Joins: A.x = B.y;
+...`` for the tables the query and its hint name; every reply is run and compared with the
+gold result.
+
+``failures`` (no model): how each failed recorded answer differs from the gold result: no answer,
+an error, an empty gold, the gold's columns plus extra ones, fewer columns, the same rows in
+another order, the same columns in another order, or other rows.
+
+    python tools/probe_sql.py failures --results docs/bench-results.sqlite
+    python tools/probe_sql.py judge --results docs/bench-results.sqlite
+    python tools/probe_sql.py join-hint --results docs/bench-results.sqlite --config 5cdd6aba994a
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sqlite3
+from collections import Counter, defaultdict
+
+from langchain_core.messages import HumanMessage, SystemMessage
+
+from langgraph_slinvit.bench.suites.sql import SqlSuite
+from langgraph_slinvit.local import local_chat_model
+from langgraph_slinvit.prompts import repair_messages
+from langgraph_slinvit.proposal import action_of
+
+VOTES = 8
+MAX_RESULT_CHARS = 700
+
+
+def recorded_rows(results: str, min_tasks: int = 30) -> list[tuple[str, str, int, str]]:
+    """``(task_id, method, success, details)`` of every complete non-oracle SQL run."""
+    db = sqlite3.connect(f"file:{results}?mode=ro", uri=True)
+    return db.execute(
+        "SELECT task_id, method, success, details FROM results WHERE suite = 'intercode-sql' "
+        "AND oracle = 0 AND config_hash IN (SELECT config_hash FROM results "
+        "WHERE suite = 'intercode-sql' GROUP BY config_hash HAVING COUNT(*) >= ?)",
+        (min_tasks,),
+    ).fetchall()
+
+
+def recorded_answers(results: str) -> dict[str, dict[str, set[int]]]:
+    """``{task_id: {answer query: {success, ...}}}`` over every complete non-oracle SQL run."""
+    answers: dict[str, dict[str, set[int]]] = defaultdict(dict)
+    for task_id, _method, success, details in recorded_rows(results):
+        query = json.loads(details).get("answer_query")
+        if query:
+            answers[task_id].setdefault(" ".join(query.split()), set()).add(success)
+    return answers
+
+
+def difference(answer: list[tuple] | None, gold: list[tuple] | None) -> str:
+    """How a wrong answer's rows differ from the gold rows."""
+    if answer is None:
+        return "error"
+    if not gold:
+        return "empty gold"
+    cells = lambda rows: [sorted(map(str, col)) for col in zip(*rows, strict=True)]  # noqa: E731
+    mine, theirs = cells(answer), cells(gold)
+    if len(answer) == len(gold) and len(mine) > len(theirs) and all(c in mine for c in theirs):
+        return "extra columns"
+    if sorted(map(str, answer)) == sorted(map(str, gold)):
+        return "same rows, other order"
+    if len(answer) == len(gold) and sorted(mine) == sorted(theirs):
+        return "columns in another order"
+    return "fewer columns" if len(mine) < len(theirs) else "other rows"
+
+
+def failures(suite: SqlSuite, results: str) -> None:
+    tasks = {t.task_id: t for t in suite.tasks()}
+    kinds: Counter = Counter()
+    where: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for task_id, method, success, details in recorded_rows(results):
+        if success:
+            continue
+        query, raw = json.loads(details).get("answer_query"), tasks[task_id].raw
+        kind = "no answer" if not query else difference(
+            suite.fetch_rows(raw.db, query), suite.gold_rows(raw))  # fmt: skip
+        kinds[method, kind] += 1
+        where[method, kind].add(task_id.removeprefix("spider-dev-"))
+    for (method, kind), n in sorted(kinds.items()):
+        print(f"{method:9} {kind:26} {n:3}  tasks {', '.join(sorted(where[method, kind]))}")
+
+
+def judge_messages(context: str, question: str, options: list[tuple[str, str]]) -> list:
+    body = f"Context:\n{context}\n\nTask: {question}\n\nCandidate queries and their results:\n\n"
+    for i, (query, output) in enumerate(options, 1):
+        body += f"[{i}]\n```sql\n{query}\n```\nResult:\n{output}\n\n"
+    body += "Which candidate answers the task correctly? Reply with its number only."
+    return [SystemMessage("You are an expert SQL user."), HumanMessage(body)]
+
+
+def _picked(text: str, count: int) -> int | None:
+    match = re.search(r"\d+", text)
+    return int(match.group()) if match and 1 <= int(match.group()) <= count else None
+
+
+def judge(suite: SqlSuite, results: str, seed: int) -> None:
+    answers = recorded_answers(results)
+    mixed = sorted(
+        t for t, qs in answers.items()
+        if any(1 in s for s in qs.values()) and any(0 in s for s in qs.values())
+    )  # fmt: skip
+    tasks = {t.task_id: t for t in suite.tasks()}
+    sampled = local_chat_model(temperature=0.8, max_tokens=8, n=VOTES, parallel=VOTES, seed=seed)
+    greedy = local_chat_model(temperature=0.0, max_tokens=8, parallel=VOTES)
+    total = Counter()
+    for task_id in mixed:
+        task = tasks[task_id]
+        env = suite.make_env(task)  # read-only: a recorded answer cannot change the database
+        try:
+            options = []
+            for query, successes in answers[task_id].items():
+                output = env.step(query).output
+                if len(output) > MAX_RESULT_CHARS:
+                    output = output[:MAX_RESULT_CHARS] + " ..."
+                options.append((query, output, 1 in successes))
+            context = env.describe()
+        finally:
+            env.close()
+        for order in (options, options[::-1]):
+            messages = judge_messages(context, task.text, [(q, o) for q, o, _ in order])
+            votes = Counter(
+                _picked(g.text, len(order)) for g in sampled.generate([messages]).generations[0]
+            )
+            first = _picked(str(greedy.invoke(messages).content), len(order))
+            right = sum(n for i, n in votes.items() if i is not None and order[i - 1][2])
+            n_right = sum(1 for o in order if o[2])
+            total.update(
+                cases=1, votes=VOTES, right_votes=right, uniform=n_right / len(order) * VOTES,
+                greedy_right=int(first is not None and order[first - 1][2]),
+                greedy_first=int(first == 1),
+            )  # fmt: skip
+            print(f"{task_id}: {len(order)} options, {n_right} right; votes "
+                  f"{dict(sorted((k or 0, v) for k, v in votes.items()))} ({right} right); "
+                  f"greedy {first}", flush=True)  # fmt: skip
+    print(
+        f"{total['cases']} cases: {total['right_votes']}/{total['votes']} votes right "
+        f"(uniform pick: {total['uniform']:.1f}); greedy right {total['greedy_right']}, "
+        f"greedy picks option 1 in {total['greedy_first']}"
+    )
+
+
+def foreign_keys(path: str) -> list[tuple[str, str, str, str]]:
+    """``(table, column, referenced table, referenced column)`` of a SQLite file."""
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    links = []
+    for (table,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'"):
+        for row in db.execute(f'PRAGMA foreign_key_list("{table}")'):
+            links.append((table, row[3], row[2], row[4]))
+    return links
+
+
+def join_line(query: str, output: str, links: list[tuple[str, str, str, str]]) -> str:
+    """The joins of the tables that ``query`` reads and that its schema hint names."""
+    used = {t.lower() for t in re.findall(r"(?:FROM|JOIN)\s+([\w\"]+)", query, re.I)}
+    for named in re.findall(r"in tables? ([\w, ]+)\.", output):
+        used |= {t.strip().lower() for t in named.split(",")}
+    related = [link for link in links if {link[0].lower(), link[2].lower()} & used]
+    return "Joins: " + "; ".join(f"{a}.{b} = {c}.{d}" for a, b, c, d in related) + "."
+
+
+def join_hint(suite: SqlSuite, results: str, config: str, seed: int) -> None:
+    db = sqlite3.connect(f"file:{results}?mode=ro", uri=True)
+    runs = db.execute(
+        "SELECT task_id, actions FROM results WHERE suite = 'intercode-sql' AND config_hash = ?",
+        (config,),
+    ).fetchall()
+    tasks = {t.task_id: t for t in suite.tasks()}
+    model = local_chat_model(temperature=0.8, max_tokens=256, n=VOTES, parallel=VOTES, seed=seed)
+    for task_id, actions in sorted(runs):
+        task, first = tasks[task_id], (json.loads(actions) or [None])[0]
+        if first is None:
+            continue
+        env = suite.make_env(task)
+        try:
+            observation = env.step(first)  # read-only environment
+            context, note = env.describe(), env.repair_note()
+        finally:
+            env.close()
+        if observation.ok:
+            continue
+        gold = sorted(map(str, suite.gold_rows(task.raw) or []))
+        sqlite_file = suite.url(task.raw.db).removeprefix("sqlite:///")
+        joins = join_line(first, observation.output, foreign_keys(sqlite_file))
+        for label, extra in (("without joins", ""), ("with joins", "\n" + joins)):
+            failed = {"action": first,
+                      "observation": {**observation.to_dict(),
+                                      "output": observation.output + extra}}  # fmt: skip
+            messages = repair_messages(task.text, context, [failed], "sql", note)
+            outcome = Counter()
+            for generation in model.generate([messages]).generations[0]:
+                action = action_of(generation.text, "sql")
+                rows = suite.fetch_rows(task.raw.db, action) if action else None
+                outcome["error" if rows is None else
+                        "right" if sorted(map(str, rows)) == gold else "wrong"] += 1  # fmt: skip
+            print(f"{task_id} {label}: {dict(sorted(outcome.items()))}", flush=True)
+        print(f"  {joins}", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("probe", choices=["failures", "judge", "join-hint"])
+    parser.add_argument("--results", default="docs/bench-results.sqlite")
+    parser.add_argument("--config", default="5cdd6aba994a", help="join-hint: the run to read")
+    parser.add_argument("--seed", type=int, default=0, help="sampling seed")
+    args = parser.parse_args()
+    suite = SqlSuite()
+    try:
+        if args.probe == "failures":
+            failures(suite, args.results)
+        elif args.probe == "judge":
+            judge(suite, args.results, args.seed)
+        else:
+            join_hint(suite, args.results, args.config, args.seed)
+    finally:
+        suite.close()
+
+
+if __name__ == "__main__":
+    main()
