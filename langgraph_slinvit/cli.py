@@ -52,6 +52,9 @@ def _add_common(p: argparse.ArgumentParser) -> None:
                    help=f"how P_LLM is computed (default {d.p_llm})")  # fmt: skip
     s.add_argument("--agreement-weight", type=float, default=d.agreement_weight,
                    help=f"weight of agreement between paths (default {d.agreement_weight})")
+    s.add_argument("--verifier-weight", type=float, default=d.verifier_weight,
+                   help="weight of the LLM verifier's log-odds that a result answers the task "
+                        f"(one request per distinct result; default {d.verifier_weight}: off)")
     s.add_argument("--agreement-basis", choices=["samples", "paths"], default=d.agreement_basis,
                    help="agreement = policy mass reaching the same result (samples, default) or "
                         "share of other distinct paths reaching it (paths)")
@@ -111,6 +114,7 @@ def _config(args: argparse.Namespace) -> SlinvitConfig:
             lam=args.lam, value=args.value, temperature=args.temperature, seed=args.seed,
             rollout_horizon=args.rollout_horizon, samples=args.samples, p_llm=args.p_llm,
             agreement_weight=args.agreement_weight, answer_from=args.answer_from,
+            verifier_weight=args.verifier_weight,
             stop_when=args.stop_when, repair_failed=args.repair_failed,
             agreement_basis=args.agreement_basis, expand_from=args.expand_from,
             max_llm_calls=args.max_llm_calls, max_tokens=args.max_tokens,

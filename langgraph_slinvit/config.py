@@ -39,6 +39,13 @@ class SlinvitConfig:
     ``feedback+critic`` = the mean of both."""
     agreement_weight: float = 0.5
     """Weight of agreement (how much of the policy reaches the same result) in the value."""
+    verifier_weight: float = 0.0
+    """Weight of the LLM verifier in the value: each distinct result the search reaches (one
+    that ran and returned something) is shown to the LLM with the task, and its log-odds that
+    the result answers the task, log(P(Yes) / P(No)) from the reply's first token, is added
+    times this weight (``value.verifier_value``; one request per distinct result and decision;
+    the endpoint must return top log-probabilities). 0 = off. Not used with an oracle value.
+    Measured in docs/benchmark-history.md (session 10)."""
     agreement_basis: AgreementBasis = "samples"
     """What agreement counts: ``samples`` = the share of the policy's probability mass (each
     path weighted by the product of its P_LLM) whose path reaches the same result, the path
@@ -118,6 +125,7 @@ class SlinvitConfig:
             "rollout_horizon": self.rollout_horizon >= 0,
             "lam": self.lam >= 0,
             "agreement_weight": self.agreement_weight >= 0,
+            "verifier_weight": self.verifier_weight >= 0,
             "samples": self.samples >= 0,
             "max_llm_calls": self.max_llm_calls >= 1,
             "max_tokens": self.max_tokens >= 1,

@@ -36,6 +36,7 @@ from langgraph_slinvit.search import (
     score_paths,
     select_best,
     values_first_step,
+    verify_results,
 )
 from langgraph_slinvit.state import (
     BranchState,
@@ -292,11 +293,22 @@ def build_slinvit_graph(
             _emit({"type": "rollout", "decision": state["decision"], "path": path["actions"],
                    "rollouts": [{"actions": r["actions"][done:], "value": r["value"]}
                                 for r in path["rollouts"]]})  # fmt: skip
-        scored = score_paths(state.get("paths") or [], cfg)
+        paths = state.get("paths") or []
+        verified: dict[str, float] = {}
+        update: dict[str, Any] = {}
+        if cfg.verifier_weight > 0 and hooks.oracle_reward is None:
+            budget = _budget(state)
+            search_state = SearchState(task=state["task"], context=state["context"],
+                                       steps=state["steps"],
+                                       horizon_left=cfg.horizon - state["decision"])  # fmt: skip
+            verified = verify_results(policy, search_state, paths, env.language, budget)
+            update["usage"] = budget.spent
+            _emit({"type": "verified", "decision": state["decision"], "results": verified})
+        scored = score_paths(paths, cfg, verified)
         _emit({"type": "scores", "decision": state["decision"],
                "paths": [{"actions": p["actions"], "prior": p["prior"], "v_hat": p["v_hat"],
                           "score": p["score"]} for p in scored]})  # fmt: skip
-        return {"scored": scored}
+        return {"scored": scored, **update}
 
     def select(state: SlinvitState) -> dict:
         scored = state.get("scored") or []

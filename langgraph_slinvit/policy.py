@@ -71,6 +71,8 @@ class Sample:
     text: str
     mean_logprob: float | None = None
     """Mean token log-probability of the completion, when the model returned log-probabilities."""
+    first_top: dict[str, float] | None = None
+    """The likeliest first tokens and their log-probabilities, when asked for (top_logprobs)."""
 
     @property
     def token_probability(self) -> float | None:
@@ -171,6 +173,24 @@ class Policy:
             samples += self._request(messages, 1, temp, budget, max_tokens)
         return samples
 
+    def yes_probability(self, messages: Sequence[BaseMessage], budget: Budget) -> float | None:
+        """P(Yes) / (P(Yes) + P(No)) over the first token of a greedy one-token reply, from its
+        top log-probabilities: 0.5 when neither word is among them, None when the endpoint
+        returns no log-probabilities. One request."""
+        samples = self._request(
+            messages, 1, 0.0, budget, 1, extra={"logprobs": True, "top_logprobs": 10}
+        )
+        top = samples[0].first_top if samples else None
+        if top is None:
+            return None
+        mass = {"yes": 0.0, "no": 0.0}
+        for token, logprob in top.items():
+            word = token.strip().lower()
+            if word in mass:
+                mass[word] += math.exp(logprob)
+        total = mass["yes"] + mass["no"]
+        return mass["yes"] / total if total > 0 else 0.5
+
     def _request(
         self,
         messages: Sequence[BaseMessage],
@@ -178,10 +198,11 @@ class Policy:
         temperature: float,
         budget: Budget,
         max_tokens: int | None,
+        extra: dict[str, Any] | None = None,
     ) -> list[Sample]:
         budget.check_call()
         model = self.model
-        kwargs: dict[str, Any] = {"temperature": temperature}
+        kwargs: dict[str, Any] = {"temperature": temperature, **(extra or {})}
         if n > 1:
             kwargs["n"] = n
         if max_tokens:
@@ -203,6 +224,7 @@ class Policy:
                 text = str(exc)
                 if kwargs.get("logprobs") and "logprob" in text.lower():
                     kwargs.pop("logprobs")  # the endpoint refuses them: ask without
+                    kwargs.pop("top_logprobs", None)
                     self.want_logprobs = False
                     continue
                 attempt += 1
@@ -221,7 +243,10 @@ class Policy:
         generations = [g for g in result.generations[0] if isinstance(g, ChatGeneration)]
         prompt_tokens, completion_tokens = _usage(result.llm_output, generations)
         budget.record(llm_calls=1, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens)
-        return [Sample(text=_text(g.message), mean_logprob=_mean_logprob(g)) for g in generations]
+        return [
+            Sample(text=_text(g.message), mean_logprob=_mean_logprob(g), first_top=_first_top(g))
+            for g in generations
+        ]
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -261,20 +286,38 @@ def _usage(llm_output: dict | None, generations: list[ChatGeneration]) -> tuple[
     return prompt, completion
 
 
-def _logprob_tokens(generation: ChatGeneration) -> int | None:
+def _logprob_content(generation: ChatGeneration) -> list | None:
+    """The per-token log-probabilities of a reply, when the endpoint returned them."""
     info = generation.generation_info or {}
     logprobs = info.get("logprobs") or generation.message.response_metadata.get("logprobs")
     content = logprobs.get("content") if isinstance(logprobs, dict) else None
-    return len(content) if isinstance(content, list) else None
+    return content if isinstance(content, list) else None
+
+
+def _logprob_tokens(generation: ChatGeneration) -> int | None:
+    content = _logprob_content(generation)
+    return len(content) if content is not None else None
+
+
+def _first_top(generation: ChatGeneration) -> dict[str, float] | None:
+    content = _logprob_content(generation)
+    top = content[0].get("top_logprobs") if content and isinstance(content[0], dict) else None
+    if not isinstance(top, list):
+        return None
+    return {
+        str(t["token"]): min(float(t["logprob"]), 0.0)
+        for t in top
+        if isinstance(t, dict)
+        and "token" in t
+        and isinstance(t.get("logprob"), (int, float))
+        and not isinstance(t.get("logprob"), bool)
+        and math.isfinite(t["logprob"])
+    }
 
 
 def _mean_logprob(generation: ChatGeneration) -> float | None:
-    info = generation.generation_info or {}
-    logprobs = info.get("logprobs") or generation.message.response_metadata.get("logprobs")
-    if not logprobs:
-        return None
-    content = logprobs.get("content") if isinstance(logprobs, dict) else None
-    if not isinstance(content, list):
+    content = _logprob_content(generation)
+    if content is None:
         return None
     # an endpoint may send anything here: keep finite numbers, and no probability above 1
     values = [

@@ -32,6 +32,23 @@ CRITIC = """Task: {task}
 Does the last result correctly and completely answer the task? Think briefly, then finish with \
 a line "Score: N" where N is 0 (wrong) to 10 (certainly right)."""
 
+VERIFIER = """Context:
+{context}
+
+Task: {task}
+
+{word}:
+```{language}
+{action}
+```
+Result:
+{result}
+
+Does this result correctly answer the task? Answer Yes or No."""
+
+_EXPERTS = {"sql": "SQL", "bash": "Linux shell"}
+VERIFIER_RESULT_CHARS = 700
+
 SUMMARY = """Task: {task}
 
 The last {language} action and its result:
@@ -113,6 +130,20 @@ def repair_messages(
 
 def critic_messages(task: str, steps: Sequence[dict], language: str) -> list[BaseMessage]:
     return [HumanMessage(CRITIC.format(task=task, trajectory=format_trajectory(steps, language)))]
+
+
+def verifier_messages(
+    task: str, context: str, action: str, result: str, language: str
+) -> list[BaseMessage]:
+    """Messages asking whether one action's result answers the task (a Yes/No reply)."""
+    if len(result) > VERIFIER_RESULT_CHARS:
+        result = result[:VERIFIER_RESULT_CHARS] + " ..."
+    word = _WORDS.get(language, "action").capitalize()
+    body = VERIFIER.format(
+        context=context, task=task, word=word, language=language, action=action, result=result
+    )
+    expert = _EXPERTS.get(language, language)
+    return [SystemMessage(f"You are an expert {expert} user."), HumanMessage(body)]
 
 
 def summary_messages(task: str, action: str, result: str, language: str) -> list[BaseMessage]:

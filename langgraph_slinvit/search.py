@@ -3,6 +3,7 @@
     propose   k distinct candidate actions a with P_LLM(a|s)           (proposal.propose)
     expand    breadth-first to depth N in forks of the environment     (expand_paths)
     roll out  M rollouts of the LLM policy from each leaf, in forks    (rollout_values)
+    verify    optionally, the LLM's log-odds that each distinct result answers (verify_results)
     score     lam * sum_i P_LLM(a_i|s_i) + V_hat(leaf)                 (score_paths)
     select    the best path: its end state is the sub-goal            (select_best)
     go on?    with stop_when="no_gain", only if it beats a step in hand  (improves_on)
@@ -25,7 +26,13 @@ from langgraph_slinvit.envs.base import Environment, Observation, legal_actions_
 from langgraph_slinvit.policy import Policy
 from langgraph_slinvit.prompts import SUBMIT, proposal_messages
 from langgraph_slinvit.proposal import Candidate, action_of, is_failure, normalize, propose
-from langgraph_slinvit.value import ValueContext, ValueHook, critic_value, terminal_value
+from langgraph_slinvit.value import (
+    ValueContext,
+    ValueHook,
+    critic_value,
+    terminal_value,
+    verifier_value,
+)
 
 
 @dataclass
@@ -306,16 +313,49 @@ def evaluate_candidate(
     return results
 
 
-def score_paths(paths: Sequence[dict], config: SlinvitConfig) -> list[dict]:
+def verify_results(
+    policy: Policy,
+    state: SearchState,
+    paths: Sequence[dict],
+    language: str,
+    budget: Budget,
+) -> dict[str, float]:
+    """The verifier's log-odds (``value.verifier_value``) for each distinct result the paths'
+    rollouts reach, keyed by its signature: one request per result, shown with the action that
+    produced it (the first path reaching it). Results without a signature (errors, empty
+    results, oracle or rule values) are not verified. Stops when the budget runs out; results
+    left unverified get no verifier term."""
+    verified: dict[str, float] = {}
+    for path in paths:
+        for rollout in path["rollouts"]:
+            sig = rollout["signature"]
+            if not sig or sig in verified or not rollout["actions"]:
+                continue
+            try:
+                verified[sig] = verifier_value(
+                    policy, state.task, state.context, rollout["actions"][-1],
+                    rollout["output"], language, budget,
+                )  # fmt: skip
+            except BudgetExhausted:
+                return verified
+    return verified
+
+
+def score_paths(
+    paths: Sequence[dict], config: SlinvitConfig, verified: dict[str, float] | None = None
+) -> list[dict]:
     """``lam * sum P_LLM + V_hat`` for every path (dicts as made by ``PathResult.to_dict``).
 
-    The Monte-Carlo V_hat is the mean over a path's rollouts of ``value + w * agreement``.
+    The Monte-Carlo V_hat is the mean over a path's rollouts of ``value + w * agreement``, plus
+    ``verifier_weight`` times the verifier's log-odds for the rollout's result when
+    ``verified`` (from :func:`verify_results`) has one.
     Agreement (``config.agreement_basis``): ``samples`` = the policy's probability mass on the
     paths with a rollout reaching the same result (each path weighted by the product of its
     P_LLM, normalised over all paths, itself included); ``paths`` = the share of the *other*
     paths reaching it (rollouts of one path are not independent evidence). Oracle and rule
     values carry no signature, so they get no agreement term.
     """
+    verified = verified or {}
     reached = [{r["signature"] for r in p["rollouts"] if r["signature"]} for p in paths]
     agreement = _agreement_by_mass if config.agreement_basis == "samples" else _agreement_by_paths
     scored = []
@@ -324,7 +364,8 @@ def score_paths(paths: Sequence[dict], config: SlinvitConfig) -> list[dict]:
         for r in path["rollouts"]:
             sig = r["signature"]
             agree = agreement(i, sig, reached, paths) if sig else 0.0
-            values.append(r["value"] + config.agreement_weight * agree)
+            verifier = config.verifier_weight * verified.get(sig, 0.0) if sig else 0.0
+            values.append(r["value"] + config.agreement_weight * agree + verifier)
         monte_carlo = sum(values) / len(values) if values else 0.0
         critic = path.get("critic")
         if critic is None:
@@ -417,5 +458,8 @@ def decide(
         paths += [p.to_dict() for p in evaluate_candidate(
             real_env, policy, state, cand, config, share, hooks)]  # fmt: skip
         budget.record(**share.spent)
-    scored = score_paths(paths, config)
+    verified = {}
+    if config.verifier_weight > 0 and hooks.oracle_reward is None:
+        verified = verify_results(policy, state, paths, real_env.language, budget)
+    scored = score_paths(paths, config, verified)
     return select_best(scored), scored

@@ -25,12 +25,15 @@ class ScriptedChatModel(BaseChatModel):
     the next entry: a reply (repeated n times) or a list of n replies. A reply is a string or an
     ``AIMessage`` (e.g. with ``tool_calls``, to drive ``create_agent``). ``calls`` records every
     request's messages and ``n``. ``logprob`` (if set) is reported as every token's
-    log-probability, per choice when it is a list.
+    log-probability, per choice when it is a list. ``top_logprobs(messages)`` (if set) gives
+    ``{token: logprob}``, reported as the first token's alternatives when a request asks for
+    ``top_logprobs``.
     """
 
     responder: Any = None
     script: list[Any] = []  # noqa: RUF012 - a pydantic field, copied per instance
     logprob: Any = None
+    top_logprobs: Any = None
     calls: list[dict] = []  # noqa: RUF012 - a pydantic field, copied per instance
     fail_times: int = 0
     """Raise a ConnectionError on this many requests first (to test retries)."""
@@ -73,6 +76,12 @@ class ScriptedChatModel(BaseChatModel):
             lp = self.logprob[i] if isinstance(self.logprob, list) else self.logprob
             if lp is not None:
                 info["logprobs"] = {"content": [{"token": t, "logprob": lp} for t in text.split()]}
+            if self.top_logprobs is not None and kwargs.get("top_logprobs"):
+                top = self.top_logprobs(messages)
+                info["logprobs"] = {"content": [{
+                    "token": text, "logprob": max(top.values(), default=0.0),
+                    "top_logprobs": [{"token": t, "logprob": v} for t, v in top.items()],
+                }]}  # fmt: skip
             generations.append(ChatGeneration(message=message, generation_info=info))
         completion = sum(max(1, len(str(g.message.content)) // 4) for g in generations)
         usage = {"prompt_tokens": prompt_tokens, "completion_tokens": completion}

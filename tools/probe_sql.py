@@ -7,6 +7,10 @@ schema, in their order and reversed; it is asked for the number of the right one
 temperature 0.8, and one greedy reply). Prints how many votes pick a right query against the
 share a uniform pick would get.
 
+``yes-no``: the same options one at a time: "Does this result correctly answer the task?",
+and the probability of "Yes" against "No" in the first token of the greedy reply. Prints, over
+every (right, wrong) pair of one task, how often the right answer gets the higher P(Yes).
+
 ``join-hint``: does naming the foreign-key joins next to the schema hint let the model repair
 its failed query? On the tasks where a recorded run's first query failed, the repair prompt
 (``prompts.repair_messages``) is sampled 8 times with and without a line ``Joins: A.x = B.y;
@@ -19,6 +23,7 @@ another order, the same columns in another order, or other rows.
 
     python tools/probe_sql.py failures --results docs/bench-results.sqlite
     python tools/probe_sql.py judge --results docs/bench-results.sqlite
+    python tools/probe_sql.py yes-no --results docs/bench-results.sqlite
     python tools/probe_sql.py join-hint --results docs/bench-results.sqlite --config 5cdd6aba994a
 """
 
@@ -26,12 +31,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import re
 import sqlite3
 from collections import Counter, defaultdict
+from collections.abc import Iterator
+from typing import Any
 
 from langchain_core.messages import HumanMessage, SystemMessage
 
+from langgraph_slinvit.bench.core import BenchTask
 from langgraph_slinvit.bench.suites.sql import SqlSuite
 from langgraph_slinvit.local import local_chat_model
 from langgraph_slinvit.prompts import repair_messages
@@ -108,29 +117,33 @@ def _picked(text: str, count: int) -> int | None:
     return int(match.group()) if match and 1 <= int(match.group()) <= count else None
 
 
-def judge(suite: SqlSuite, results: str, seed: int) -> None:
+def mixed_options(suite: SqlSuite, results: str) -> Iterator[tuple[BenchTask, str, list]]:
+    """Every task on which the recorded runs answered both rightly and wrongly: the task, its
+    schema, and ``(query, result text, right)`` for each distinct recorded answer."""
     answers = recorded_answers(results)
-    mixed = sorted(
-        t for t, qs in answers.items()
-        if any(1 in s for s in qs.values()) and any(0 in s for s in qs.values())
-    )  # fmt: skip
     tasks = {t.task_id: t for t in suite.tasks()}
-    sampled = local_chat_model(temperature=0.8, max_tokens=8, n=VOTES, parallel=VOTES, seed=seed)
-    greedy = local_chat_model(temperature=0.0, max_tokens=8, parallel=VOTES)
-    total = Counter()
-    for task_id in mixed:
-        task = tasks[task_id]
-        env = suite.make_env(task)  # read-only: a recorded answer cannot change the database
+    for task_id, queries in sorted(answers.items()):
+        if not (any(1 in s for s in queries.values()) and any(0 in s for s in queries.values())):
+            continue
+        env = suite.make_env(tasks[task_id])  # read-only: an answer cannot change the database
         try:
             options = []
-            for query, successes in answers[task_id].items():
+            for query, successes in queries.items():
                 output = env.step(query).output
                 if len(output) > MAX_RESULT_CHARS:
                     output = output[:MAX_RESULT_CHARS] + " ..."
                 options.append((query, output, 1 in successes))
-            context = env.describe()
+            yield tasks[task_id], env.describe(), options
         finally:
             env.close()
+
+
+def judge(suite: SqlSuite, results: str, seed: int) -> None:
+    sampled = local_chat_model(temperature=0.8, max_tokens=8, n=VOTES, parallel=VOTES, seed=seed)
+    greedy = local_chat_model(temperature=0.0, max_tokens=8, parallel=VOTES)
+    total = Counter()
+    for task, context, options in mixed_options(suite, results):
+        task_id = task.task_id
         for order in (options, options[::-1]):
             messages = judge_messages(context, task.text, [(q, o) for q, o, _ in order])
             votes = Counter(
@@ -151,6 +164,42 @@ def judge(suite: SqlSuite, results: str, seed: int) -> None:
         f"{total['cases']} cases: {total['right_votes']}/{total['votes']} votes right "
         f"(uniform pick: {total['uniform']:.1f}); greedy right {total['greedy_right']}, "
         f"greedy picks option 1 in {total['greedy_first']}"
+    )
+
+
+def yes_probability(model: Any, messages: list) -> float:
+    """P(Yes) / (P(Yes) + P(No)) of the reply's first token, from its top log-probabilities."""
+    message = model.invoke(messages)
+    top = message.response_metadata["logprobs"]["content"][0]["top_logprobs"]
+    mass = Counter()
+    for entry in top:
+        word = entry["token"].strip().lower()
+        if word in ("yes", "no"):
+            mass[word] += math.exp(entry["logprob"])
+    return mass["yes"] / (mass["yes"] + mass["no"]) if mass else 0.5
+
+
+def yes_no(suite: SqlSuite, results: str) -> None:
+    model = local_chat_model(temperature=0.0, max_tokens=1, logprobs=True, top_logprobs=10)
+    ordered = ties = pairs = 0
+    for task, context, options in mixed_options(suite, results):
+        scored = []
+        for query, output, right in options:
+            body = (f"Context:\n{context}\n\nTask: {task.text}\n\nQuery:\n```sql\n{query}\n```\n"
+                    f"Result:\n{output}\n\nDoes this result correctly answer the task? "
+                    "Answer Yes or No.")  # fmt: skip
+            messages = [SystemMessage("You are an expert SQL user."), HumanMessage(body)]
+            scored.append((yes_probability(model, messages), right))
+        for p_right, _ in (x for x in scored if x[1]):
+            for p_wrong, _ in (x for x in scored if not x[1]):
+                pairs += 1
+                ordered += p_right > p_wrong
+                ties += p_right == p_wrong
+        print(f"{task.task_id}: " + ", ".join(
+            f"{p:.2f}{'+' if right else '-'}" for p, right in scored), flush=True)  # fmt: skip
+    print(
+        f"{pairs} (right, wrong) pairs within tasks: right answer's P(Yes) higher in "
+        f"{ordered}, tied in {ties}; AUC {(ordered + ties / 2) / max(pairs, 1):.2f}"
     )
 
 
@@ -213,7 +262,7 @@ def join_hint(suite: SqlSuite, results: str, config: str, seed: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("probe", choices=["failures", "judge", "join-hint"])
+    parser.add_argument("probe", choices=["failures", "judge", "yes-no", "join-hint"])
     parser.add_argument("--results", default="docs/bench-results.sqlite")
     parser.add_argument("--config", default="5cdd6aba994a", help="join-hint: the run to read")
     parser.add_argument("--seed", type=int, default=0, help="sampling seed")
@@ -224,6 +273,8 @@ def main() -> None:
             failures(suite, args.results)
         elif args.probe == "judge":
             judge(suite, args.results, args.seed)
+        elif args.probe == "yes-no":
+            yes_no(suite, args.results)
         else:
             join_hint(suite, args.results, args.config, args.seed)
     finally:
