@@ -31,19 +31,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import re
 import sqlite3
 from collections import Counter, defaultdict
 from collections.abc import Iterator
-from typing import Any
 
 from langchain_core.messages import HumanMessage, SystemMessage
 
 from langgraph_slinvit.bench.core import BenchTask
 from langgraph_slinvit.bench.suites.sql import SqlSuite
+from langgraph_slinvit.budget import Budget
 from langgraph_slinvit.local import local_chat_model
-from langgraph_slinvit.prompts import repair_messages
+from langgraph_slinvit.policy import Policy
+from langgraph_slinvit.prompts import repair_messages, verifier_messages
 from langgraph_slinvit.proposal import action_of
 
 VOTES = 8
@@ -167,29 +167,16 @@ def judge(suite: SqlSuite, results: str, seed: int) -> None:
     )
 
 
-def yes_probability(model: Any, messages: list) -> float:
-    """P(Yes) / (P(Yes) + P(No)) of the reply's first token, from its top log-probabilities."""
-    message = model.invoke(messages)
-    top = message.response_metadata["logprobs"]["content"][0]["top_logprobs"]
-    mass = Counter()
-    for entry in top:
-        word = entry["token"].strip().lower()
-        if word in ("yes", "no"):
-            mass[word] += math.exp(entry["logprob"])
-    return mass["yes"] / (mass["yes"] + mass["no"]) if mass else 0.5
-
-
 def yes_no(suite: SqlSuite, results: str) -> None:
-    model = local_chat_model(temperature=0.0, max_tokens=1, logprobs=True, top_logprobs=10)
+    # the verifier value's own prompt and P(Yes) (prompts.verifier_messages, Policy.yes_probability)
+    policy = Policy(local_chat_model(temperature=0.0), want_logprobs=False)
+    budget = Budget(llm_calls=10**6, tokens=10**9, deadline=float("inf"))
     ordered = ties = pairs = 0
     for task, context, options in mixed_options(suite, results):
         scored = []
         for query, output, right in options:
-            body = (f"Context:\n{context}\n\nTask: {task.text}\n\nQuery:\n```sql\n{query}\n```\n"
-                    f"Result:\n{output}\n\nDoes this result correctly answer the task? "
-                    "Answer Yes or No.")  # fmt: skip
-            messages = [SystemMessage("You are an expert SQL user."), HumanMessage(body)]
-            scored.append((yes_probability(model, messages), right))
+            messages = verifier_messages(task.text, context, query, output, "sql")
+            scored.append((policy.yes_probability(messages, budget), right))
         for p_right, _ in (x for x in scored if x[1]):
             for p_wrong, _ in (x for x in scored if not x[1]):
                 pairs += 1
