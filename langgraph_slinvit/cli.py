@@ -60,9 +60,11 @@ def _add_common(p: argparse.ArgumentParser) -> None:
                         "share of other distinct paths reaching it (paths)")
     s.add_argument("--answer-from", choices=["best", "last"], default=d.answer_from,
                    help=f"which real result the answer rests on (default {d.answer_from})")
-    s.add_argument("--stop-when", choices=["submit", "no_gain"], default=d.stop_when,
-                   help="stop on SUBMIT only (submit, default) or also when no candidate is "
-                        "valued above a result already in hand (no_gain)")
+    s.add_argument("--stop-when", choices=["submit", "no_gain", "first_result"],
+                   default=d.stop_when,
+                   help="stop on SUBMIT only (submit, default), also when no candidate is "
+                        "valued above a result already in hand (no_gain), or no_gain and also "
+                        "after the first real action that did not fail (first_result)")
     s.add_argument("--repair-failed", action="store_true",
                    help="after a real action failed, go on to repair it: a proposal repeating "
                         "it is no candidate, and a failed step is no result in hand")

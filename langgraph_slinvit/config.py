@@ -10,7 +10,7 @@ PLLMRule = Literal["auto", "logprob", "agreement"]
 AnswerRule = Literal["best", "last"]
 AgreementBasis = Literal["samples", "paths"]
 ExpandFrom = Literal["policy", "legal"]
-StopRule = Literal["submit", "no_gain"]
+StopRule = Literal["submit", "no_gain", "first_result"]
 
 
 @dataclass(frozen=True)
@@ -105,7 +105,12 @@ class SlinvitConfig:
     result left stay as they are). With depth > 1, or rollouts that go past the leaf, a step's
     value is that of a state further ahead, not in hand, and the rule does not stop there.
     Measured with ``rollouts=0`` (docs/benchmark-history.md, session 6): better on InterCode-SQL and
-    -Bash; not the default, since on a puzzle a plateau of the value is a step on the way."""
+    -Bash; not the default, since on a puzzle a plateau of the value is a step on the way.
+    ``first_result`` = ``no_gain``, and also right after the first real action that did not fail
+    (a result, empty or not): for tasks answered by one query, where a later decision's
+    agreement is no evidence against a result in hand (its samples see that result and repeat
+    it), so exploring past it can only replace it (docs/benchmark-history.md, session 11). Not
+    for tasks that take several actions (a shell session, a puzzle)."""
     summarize_answer: bool = True
     """Ask the LLM to phrase the final answer from the last result (one more call)."""
     retries: int = 3
@@ -143,7 +148,7 @@ class SlinvitConfig:
             raise ValueError(f"unknown agreement basis: {self.agreement_basis!r}")
         if self.expand_from not in ("policy", "legal"):
             raise ValueError(f"unknown expansion source: {self.expand_from!r}")
-        if self.stop_when not in ("submit", "no_gain"):
+        if self.stop_when not in ("submit", "no_gain", "first_result"):
             raise ValueError(f"unknown stop rule: {self.stop_when!r}")
         if self.p_llm not in ("auto", "logprob", "agreement"):
             raise ValueError(f"unknown P_LLM rule: {self.p_llm!r}")

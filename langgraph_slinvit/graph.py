@@ -26,7 +26,7 @@ from langgraph_slinvit.journal import ActionJournal
 from langgraph_slinvit.paths import cache_root
 from langgraph_slinvit.policy import ModelEndpointError, Policy
 from langgraph_slinvit.prompts import SUBMIT, summary_messages
-from langgraph_slinvit.proposal import Candidate, propose
+from langgraph_slinvit.proposal import Candidate, is_failure, propose
 from langgraph_slinvit.search import (
     Hooks,
     SearchState,
@@ -338,7 +338,7 @@ def build_slinvit_graph(
             # A step keeps the value its own decision gave it: agreement on *stopping* says
             # little about whether the last result is right, so SUBMIT does not raise it.
             return {"done": True, "stop_reason": "submitted", "decision": decision + 1}
-        if cfg.stop_when == "no_gain" and not improves_on(
+        if cfg.stop_when in ("no_gain", "first_result") and not improves_on(
             best, state["steps"], failures_held=not cfg.repair_failed
         ):
             # the search values this action no higher than a result already in hand: answer
@@ -360,6 +360,8 @@ def build_slinvit_graph(
         }
         if obs.terminal:
             update.update(done=True, stop_reason="terminal")
+        elif cfg.stop_when == "first_result" and not is_failure(step["observation"]):
+            update.update(done=True, stop_reason="first_result")
         elif decision + 1 >= cfg.horizon:
             update.update(done=True, stop_reason="horizon")
         return update
@@ -392,7 +394,7 @@ def build_slinvit_graph(
                 except (BudgetExhausted, ModelEndpointError):
                     pass  # the rendered result alone is still a complete answer
                 spent = budget.spent
-            if reason not in ("submitted", "terminal", "no_gain"):
+            if reason not in ("submitted", "terminal", "no_gain", "first_result"):
                 text += f"\n\n(stopped: {_reason_text(reason)}; best result so far shown)"
         elapsed = round(time.time() - state["started_at"], 3)
         seconds = elapsed - state.get("usage", {}).get("seconds", 0)
@@ -471,6 +473,7 @@ def _reason_text(reason: str) -> str:
         "horizon": "the horizon of real actions was reached",
         "terminal": "the environment reported the episode over",
         "no_gain": "no candidate was valued above a result already in hand",
+        "first_result": "a real action returned a result (stop_when=first_result)",
         "no_action": "the model proposed no usable action",
         "max_llm_calls": "the max_llm_calls budget ran out",
         "max_tokens": "the max_tokens budget ran out",

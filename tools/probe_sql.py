@@ -17,6 +17,12 @@ its failed query? On the tasks where a recorded run's first query failed, the re
 ...`` for the tables the query and its hint name; every reply is run and compared with the
 gold result.
 
+``first-result`` (no model): what ``stop_when="first_result"`` would have answered in each
+recorded run: every episode cut after its first real query that did not fail, replayed in a
+fresh environment and scored by the suite's reward. The decisions before that point are the
+recorded ones (the same requests, the same sampling seed), so the cut episode is the one the
+rule runs; prints each run's recorded and cut success and the tasks that change.
+
 ``failures`` (no model): how each failed recorded answer differs from the gold result: no answer,
 an error, an empty gold, the gold's columns plus extra ones, fewer columns, the same rows in
 another order, the same columns in another order, or other rows.
@@ -25,6 +31,7 @@ another order, the same columns in another order, or other rows.
     python tools/probe_sql.py judge --results docs/bench-results.sqlite
     python tools/probe_sql.py yes-no --results docs/bench-results.sqlite
     python tools/probe_sql.py join-hint --results docs/bench-results.sqlite --config 5cdd6aba994a
+    python tools/probe_sql.py first-result --results docs/bench-results.sqlite
 """
 
 from __future__ import annotations
@@ -44,7 +51,7 @@ from langgraph_slinvit.budget import Budget
 from langgraph_slinvit.local import local_chat_model
 from langgraph_slinvit.policy import Policy
 from langgraph_slinvit.prompts import repair_messages, verifier_messages
-from langgraph_slinvit.proposal import action_of
+from langgraph_slinvit.proposal import action_of, is_failure
 
 VOTES = 8
 MAX_RESULT_CHARS = 700
@@ -247,9 +254,45 @@ def join_hint(suite: SqlSuite, results: str, config: str, seed: int) -> None:
         print(f"  {joins}", flush=True)
 
 
+def first_result(suite: SqlSuite, results: str, min_tasks: int = 30) -> None:
+    tasks = {t.task_id: t for t in suite.tasks()}
+    db = sqlite3.connect(f"file:{results}?mode=ro", uri=True)
+    runs = db.execute(
+        "SELECT config_hash, json_extract(config, '$.method.seed'), "
+        "json_extract(config, '$.method.samples'), json_extract(config, '$.method.stop_when') "
+        "FROM results WHERE suite = 'intercode-sql' AND method = 'slinvit' AND oracle = 0 "
+        "GROUP BY config_hash HAVING COUNT(*) >= ? ORDER BY config_hash", (min_tasks,),
+    ).fetchall()  # fmt: skip
+    for config_hash, seed, samples, stop_when in runs:
+        rows = db.execute(
+            "SELECT task_id, success, actions FROM results WHERE config_hash = ? "
+            "AND suite = 'intercode-sql'", (config_hash,),
+        ).fetchall()  # fmt: skip
+        cut_success, changed = 0, []
+        for task_id, success, actions in rows:
+            task, steps = tasks[task_id], []
+            env = suite.make_env(task)
+            try:
+                for action in json.loads(actions):
+                    steps.append({"action": action, "observation": env.step(action).to_dict()})
+                    if not is_failure(steps[-1]["observation"]):
+                        break
+                cut = int(suite.evaluate(task, env, steps).reward == 1.0)
+            finally:
+                env.close()
+            cut_success += cut
+            if cut != success:
+                changed.append(f"{task_id.removeprefix('spider-dev-')} {success}->{cut}")
+        print(f"{config_hash} seed={seed} samples={samples} stop_when={stop_when}: "
+              f"{sum(r[1] for r in rows)}/{len(rows)} recorded, {cut_success}/{len(rows)} cut"
+              f"  {', '.join(changed)}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("probe", choices=["failures", "judge", "yes-no", "join-hint"])
+    parser.add_argument(
+        "probe", choices=["failures", "judge", "yes-no", "join-hint", "first-result"]
+    )
     parser.add_argument("--results", default="docs/bench-results.sqlite")
     parser.add_argument("--config", default="5cdd6aba994a", help="join-hint: the run to read")
     parser.add_argument("--seed", type=int, default=0, help="sampling seed")
@@ -260,6 +303,8 @@ def main() -> None:
             failures(suite, args.results)
         elif args.probe == "judge":
             judge(suite, args.results, args.seed)
+        elif args.probe == "first-result":
+            first_result(suite, args.results)
         elif args.probe == "yes-no":
             yes_no(suite, args.results)
         else:

@@ -37,6 +37,18 @@ def test_demo_question_is_answered_correctly(capsys: pytest.CaptureFixture[str])
     assert 1 <= result["usage"]["llm_calls"] <= 80
 
 
+def test_first_result_answers_the_demo_with_its_first_query(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # stop_when=first_result: the first real query that runs is the answer; no further
+    # decision is made after it (one real action, whatever the model would propose next)
+    result = run_cli(["demo", "--stop-when", "first_result"], capsys)
+    assert len(result["actions"]) == 1
+    assert result["usage"]["env_steps"] == 1
+    for name in DEMO_ANSWER:
+        assert name in result["answer"]
+
+
 def test_shell_task_counts_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     work = demo_workspace(tmp_path / "work")
     before = {p: p.read_bytes() for p in work.rglob("*") if p.is_file()}

@@ -349,6 +349,43 @@ def test_repair_failed_does_not_count_an_error_as_a_result_in_hand(
         assert out["answer_step"] == 2 and "Bob" in out["answer"]
 
 
+def test_first_result_answers_with_the_first_result_instead_of_exploring(shop_db: Path) -> None:
+    # the episode of the no_gain test: Bob comes back at decision 1, and first_result stops
+    # there without asking the model again (no_gain would ask, and decline Oslo)
+    out, model = _scripted_run(shop_db, _explores_after_a_good_result, k=3,
+                               stop_when="first_result")  # fmt: skip
+    assert [s["action"] for s in out["steps"]] == [RIGHT]
+    assert out["stop_reason"] == "first_result"
+    assert out["answer_step"] == 0 and "Bob" in out["answer"] and "stopped" not in out["answer"]
+    assert len(model.calls) == 1
+
+
+def _finds_nobody_then_explores(messages, n):
+    """Decision 1: a query that runs and returns no rows; decision 2: Bob."""
+    body = str(messages[-1].content)
+    if "Result 1" in body:
+        return [fenced(RIGHT)] * n
+    return [fenced("SELECT name FROM customers WHERE city = 'Nowhere'")] * n
+
+
+def test_first_result_counts_an_empty_result_as_a_result(shop_db: Path) -> None:
+    out, model = _scripted_run(shop_db, _finds_nobody_then_explores, k=1,
+                               stop_when="first_result")  # fmt: skip
+    assert len(out["steps"]) == 1 and out["steps"][0]["observation"]["empty"]
+    assert out["stop_reason"] == "first_result" and len(model.calls) == 1
+
+
+def test_first_result_goes_on_after_failures_until_a_query_runs(shop_db: Path) -> None:
+    # two failed queries are no result: with repair_failed the agent goes on, and it stops on
+    # the fix without a fourth request (SUBMIT is never asked for)
+    out, model = _scripted_run(shop_db, _fails_twice_then_fixes, k=1, stop_when="first_result",
+                               repair_failed=True)  # fmt: skip
+    assert [s["action"] for s in out["steps"]] == [WRONG, WRONG_TOO, RIGHT]
+    assert out["stop_reason"] == "first_result"
+    assert out["answer_step"] == 2 and "Bob" in out["answer"]
+    assert len(model.calls) == 3
+
+
 def test_invalid_stop_rule_is_refused() -> None:
     with pytest.raises(ValueError, match="stop rule"):
         SlinvitConfig(stop_when="never")  # type: ignore[arg-type]

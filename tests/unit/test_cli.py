@@ -71,6 +71,16 @@ def test_knobs_reach_the_config(shop_db: Path, fake_model, monkeypatch) -> None:
     assert cfg.stop_when == "no_gain" and cfg.repair_failed
 
 
+def test_first_result_stop_rule_reaches_the_config(shop_db: Path, fake_model, monkeypatch) -> None:
+    seen = {}
+    real = cli._config
+    monkeypatch.setattr(cli, "_config", lambda args: seen.setdefault("cfg", real(args)))
+    fake_model["model"] = scripted([fenced(RIGHT)])
+    cli.main(["ask", "q", "--db", f"sqlite:///{shop_db}", "--stop-when", "first_result",
+              "--json"])  # fmt: skip
+    assert seen["cfg"].stop_when == "first_result"
+
+
 def test_local_server_gets_a_slot_per_sample(shop_db: Path, fake_model, monkeypatch) -> None:
     # llama-server refuses a request whose n exceeds its --parallel slots ("Field 'n': Value
     # must be between 1 <= value <= 4"), so the local model is started with enough of them.
