@@ -68,6 +68,10 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     s.add_argument("--repair-failed", action="store_true",
                    help="after a real action failed, go on to repair it: a proposal repeating "
                         "it is no candidate, and a failed step is no result in hand")
+    s.add_argument("--resample-failed", type=int, default=d.resample_failed, metavar="R",
+                   help="when every candidate fails in its fork, propose again (naming the "
+                        "failed actions to avoid) up to R times before acting (default "
+                        f"{d.resample_failed}: off)")  # fmt: skip
     s.add_argument("--temperature", type=float, default=d.temperature)
     s.add_argument("--seed", type=int, default=None)
     b = p.add_argument_group("budgets")
@@ -118,6 +122,7 @@ def _config(args: argparse.Namespace) -> SlinvitConfig:
             agreement_weight=args.agreement_weight, answer_from=args.answer_from,
             verifier_weight=args.verifier_weight,
             stop_when=args.stop_when, repair_failed=args.repair_failed,
+            resample_failed=args.resample_failed,
             agreement_basis=args.agreement_basis, expand_from=args.expand_from,
             max_llm_calls=args.max_llm_calls, max_tokens=args.max_tokens,
             max_seconds=args.max_seconds,

@@ -76,6 +76,14 @@ class SlinvitConfig:
     needed, asks for actions other than those; and with ``stop_when="no_gain"`` a failed step
     is no result in hand (there is nothing to answer with). Rollouts keep the trajectory
     prompt. Measured in docs/benchmark-history.md (session 9)."""
+    resample_failed: int = 0
+    """When every candidate of a decision fails in its fork (an error, a refusal, a timeout),
+    propose again from the same state instead of acting on a failure, up to this many times:
+    each new request names the actions that failed as ones to avoid (so it is a new request,
+    and a sampling seed still gives new samples), and none of them is a candidate again. The
+    real environment is not touched until a candidate runs or the rounds are spent; then the
+    decision acts on the best path of its last round, as before. 0 = off. Measured in
+    docs/benchmark-history.md (session 12)."""
     temperature: float = 0.8
     """Sampling temperature for proposals and rollouts."""
     max_llm_calls: int = 80
@@ -132,6 +140,7 @@ class SlinvitConfig:
             "agreement_weight": self.agreement_weight >= 0,
             "verifier_weight": self.verifier_weight >= 0,
             "samples": self.samples >= 0,
+            "resample_failed": self.resample_failed >= 0,
             "max_llm_calls": self.max_llm_calls >= 1,
             "max_tokens": self.max_tokens >= 1,
             "max_seconds": self.max_seconds > 0,

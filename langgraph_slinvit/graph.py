@@ -1,8 +1,9 @@
 """The SLINVIT agent as a LangGraph graph: one node per step of the method.
 
     start -> propose -(Send, one branch per candidate)-> rollout -> score -> select -> act
-             ^                                                                        |
-             +----------------------- until submit / no gain / horizon / budget -----+-> respond
+             ^  ^                                                              |        |
+             |  +---- resample_failed: every candidate failed in its fork ----+        |
+             +----------------------- until submit / no gain / horizon / budget -------+-> respond
 
 The environment and the model live in the closure of the nodes, never in the state.
 """
@@ -30,6 +31,7 @@ from langgraph_slinvit.proposal import Candidate, is_failure, propose
 from langgraph_slinvit.search import (
     Hooks,
     SearchState,
+    all_failed,
     evaluate_path,
     expand_paths,
     improves_on,
@@ -166,6 +168,8 @@ def build_slinvit_graph(
             "usage": Overwrite(empty_usage()),
             "started_at": time.time(),
             "done": False,
+            "round": 0,
+            "tried": [],
             "stop_reason": "",
             "answer": "",
         }
@@ -178,6 +182,7 @@ def build_slinvit_graph(
         if decision >= cfg.horizon:
             return {"done": True, "stop_reason": "horizon", "paths": Overwrite([])}
         budget = _budget(state)
+        tried = state.get("tried") or []
         try:
             candidates = propose(
                 policy,
@@ -193,14 +198,19 @@ def build_slinvit_graph(
                 choices=legal_actions_of(env),
                 repair_failed=cfg.repair_failed,
                 repair_note=repair_note_of(env),
+                avoid=tried,
             )
         except BudgetExhausted as exc:
+            if tried:  # no budget for another round: act on the last round's choice
+                return {"candidates": [], "usage": budget.spent, "paths": Overwrite([])}
             return {"done": True, "stop_reason": exc.reason, "usage": budget.spent,
                     "paths": Overwrite([])}  # fmt: skip
         cands = [c.to_dict() for c in candidates]
         _emit({"type": "candidates", "decision": decision, "candidates": cands})
         update: dict[str, Any] = {"candidates": cands, "usage": budget.spent,
                                   "paths": Overwrite([])}  # fmt: skip
+        if not candidates and tried:
+            return update  # nothing new was proposed: act on the last round's choice
         if not candidates:
             step = {
                 "action": "",
@@ -213,12 +223,14 @@ def build_slinvit_graph(
             update.update(steps=[*state["steps"], step], decision=decision + 1)
         return update
 
-    def route_after_propose(state: SlinvitState) -> list[Send] | Literal["respond", "propose"]:
+    def route_after_propose(
+        state: SlinvitState,
+    ) -> list[Send] | Literal["respond", "propose", "act"]:
         if state.get("done"):
             return "respond"
         candidates = state.get("candidates") or []
         if not candidates:
-            return "propose"
+            return "act" if state.get("tried") else "propose"
         shares = _budget(state).split(len(candidates))
         return [
             Send(
@@ -312,22 +324,40 @@ def build_slinvit_graph(
 
     def select(state: SlinvitState) -> dict:
         scored = state.get("scored") or []
-        best = select_best(scored)
-        decision = state["decision"]
-        parent = f"d{decision - 1}" if decision else "root"
-        nodes = [{"id": f"d{decision}", "parent": parent, "kind": "decision"}]
+        decision, round_ = state["decision"], state.get("round", 0)
+        # every candidate failed in its fork: propose again before anything runs for real
+        again = (round_ < cfg.resample_failed and all_failed(scored)
+                 and _budget(state).llm_calls > 0)  # fmt: skip
+        best = None if again else select_best(scored)
+        if round_:  # a new round of the same decision
+            node, parent = f"d{decision}.r{round_}", f"d{decision}"
+        else:
+            node, parent = f"d{decision}", f"d{decision - 1}" if decision else "root"
+        nodes = [{"id": node, "parent": parent, "kind": "decision" if not round_ else "round"}]
         for i, path in enumerate(scored):
             nodes.append({
-                "id": f"d{decision}.p{i}", "parent": f"d{decision}", "kind": "path",
+                "id": f"{node}.p{i}", "parent": node, "kind": "path",
                 "actions": path["actions"], "p_llm": path["p_llm"], "v_hat": path["v_hat"],
                 "score": path["score"], "chosen": path is best,
             })  # fmt: skip
+        if again:
+            failed = [p["actions"][0] for p in scored]
+            _emit({"type": "resample", "decision": decision, "round": round_ + 1,
+                   "failed": failed})  # fmt: skip
+            return {"chosen": select_best(scored), "tree": nodes, "round": round_ + 1,
+                    "tried": [*(state.get("tried") or []), *failed]}  # fmt: skip
         if best is not None:
             _emit({"type": "choice", "decision": decision, "actions": best["actions"],
                    "score": best["score"]})  # fmt: skip
-        return {"chosen": best, "tree": nodes}
+        return {"chosen": best, "tree": nodes, "round": round_, "tried": []}
+
+    def route_after_select(state: SlinvitState) -> Literal["propose", "act"]:
+        return "propose" if state.get("tried") else "act"
 
     def act(state: SlinvitState) -> dict:
+        return {**_act(state), "round": 0, "tried": []}  # the next decision starts afresh
+
+    def _act(state: SlinvitState) -> dict:
         best = state.get("chosen")
         decision = state["decision"]
         if best is None:  # every branch failed before producing a path
@@ -417,10 +447,12 @@ def build_slinvit_graph(
     graph.add_node("respond", respond)
     graph.add_edge(START, "start")
     graph.add_edge("start", "propose")
-    graph.add_conditional_edges("propose", route_after_propose, ["rollout", "respond", "propose"])
+    graph.add_conditional_edges(
+        "propose", route_after_propose, ["rollout", "respond", "propose", "act"]
+    )
     graph.add_edge("rollout", "score")
     graph.add_edge("score", "select")
-    graph.add_edge("select", "act")
+    graph.add_conditional_edges("select", route_after_select, ["propose", "act"])
     graph.add_conditional_edges("act", route_after_act, ["propose", "respond"])
     graph.add_edge("respond", END)
     return graph

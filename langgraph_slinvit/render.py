@@ -36,6 +36,9 @@ class PlainRenderer:
             self._line(f"[{d}] observed   {_short(ev['output'], 300)}")
         elif kind == "submit":
             self._line(f"[{d}] submit")
+        elif kind == "resample":
+            self._line(f"[{d}] resample   every candidate failed in its fork: round "
+                       f"{ev['round']}")  # fmt: skip
         elif kind == "no_gain":
             self._line(f"[{d}] stop       no candidate beats a result in hand "
                        f"(best value {ev['v_hat']:.3f})")  # fmt: skip
@@ -86,6 +89,9 @@ class RichRenderer(PlainRenderer):
             c.print(f"  [dim]{escape(_short(ev['output'], 400))}[/]")
         elif kind == "submit":
             c.print("  [bold green]submit[/]")
+        elif kind == "resample":
+            c.print(f"  [magenta]resample[/]: every candidate failed in its fork "
+                    f"(round {ev['round']})")  # fmt: skip
         elif kind == "no_gain":
             c.print(f"  [bold green]stop[/]: no candidate beats a result in hand "
                     f"(best value {ev['v_hat']:.3f})")  # fmt: skip

@@ -8,6 +8,9 @@
     select    the best path: its end state is the sub-goal            (select_best)
     go on?    with stop_when="no_gain", only if it beats a step in hand  (improves_on)
 
+With ``resample_failed``, a decision whose every candidate failed in its fork proposes again
+(naming the failed actions to avoid) before anything runs for real (``decide``).
+
 ``evaluate_candidate`` is the work of one branch (one first action): the LangGraph layer runs one
 branch per candidate in parallel with ``Send``; :func:`decide` runs them one after another. Every
 simulated action runs in a fork; the real environment is only read (forked) here.
@@ -75,6 +78,8 @@ class PathResult:
     critic: float | None = None
     stopped_by: str | None = None
     """The budget that cut this path's evaluation short, if any."""
+    failed: bool = False
+    """The path's first action failed in its fork (an error, a refusal, a timeout)."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -279,6 +284,7 @@ def evaluate_path(
                 stopped = stopped or exc.reason
     finally:
         fork.close()
+    first = trajectory[len(state.steps)] if len(trajectory) > len(state.steps) else None
     return PathResult(
         actions=actions,
         p_llm=[c.p_llm for c in path],
@@ -286,6 +292,7 @@ def evaluate_path(
         rollouts=rollouts,
         critic=critic,
         stopped_by=stopped,
+        failed=first is not None and is_failure(first["observation"]),
     )
 
 
@@ -428,6 +435,11 @@ def improves_on(best: dict, steps: Sequence[dict], *, failures_held: bool = True
     return not held or best["v_hat"] > max(held)
 
 
+def all_failed(paths: Sequence[dict]) -> bool:
+    """True when there are paths and the first action of every one failed in its fork."""
+    return bool(paths) and all(p.get("failed") for p in paths)
+
+
 def decide(
     real_env: Environment,
     policy: Policy,
@@ -436,28 +448,43 @@ def decide(
     budget: Budget,
     hooks: Hooks | None = None,
 ) -> tuple[dict | None, list[dict]]:
-    """One full SLINVIT decision without LangGraph: the chosen path and every scored path."""
+    """One full SLINVIT decision without LangGraph: the chosen path and every scored path
+    (of the last round, when ``config.resample_failed`` proposed again after failures)."""
     hooks = hooks or Hooks()
-    candidates = propose(
-        policy,
-        task=state.task,
-        context=state.context,
-        steps=state.steps,
-        language=real_env.language,
-        k=config.k,
-        n=config.n_samples,
-        rule=config.p_llm,
-        budget=budget,
-        repeat_means_submit=config.repeat_means_submit,
-        choices=legal_actions_of(real_env),
-        repair_failed=config.repair_failed,
-        repair_note=repair_note_of(real_env),
-    )
+    tried: list[str] = []
     paths: list[dict] = []
-    for cand, share in zip(candidates, budget.split(len(candidates)), strict=True):
-        paths += [p.to_dict() for p in evaluate_candidate(
-            real_env, policy, state, cand, config, share, hooks)]  # fmt: skip
-        budget.record(**share.spent)
+    for round_ in range(config.resample_failed + 1):
+        try:
+            candidates = propose(
+                policy,
+                task=state.task,
+                context=state.context,
+                steps=state.steps,
+                language=real_env.language,
+                k=config.k,
+                n=config.n_samples,
+                rule=config.p_llm,
+                budget=budget,
+                repeat_means_submit=config.repeat_means_submit,
+                choices=legal_actions_of(real_env),
+                repair_failed=config.repair_failed,
+                repair_note=repair_note_of(real_env),
+                avoid=tried,
+            )
+        except BudgetExhausted:
+            if not round_:
+                raise
+            break  # no budget for another round: decide among the failed candidates
+        if round_ and not candidates:
+            break  # nothing new was proposed: decide among the failed candidates
+        paths = []
+        for cand, share in zip(candidates, budget.split(len(candidates)), strict=True):
+            paths += [p.to_dict() for p in evaluate_candidate(
+                real_env, policy, state, cand, config, share, hooks)]  # fmt: skip
+            budget.record(**share.spent)
+        if not all_failed(paths):
+            break
+        tried += [p["actions"][0] for p in paths]  # every candidate failed: propose again
     verified = {}
     if config.verifier_weight > 0 and hooks.oracle_reward is None:
         verified = verify_results(policy, state, paths, real_env.language, budget)

@@ -148,10 +148,12 @@ def test_graph_shape_snapshot(shop_db: Path) -> None:
             ("propose", "rollout:expand", True),
             ("propose", "respond", True),
             ("propose", "propose", True),
+            ("propose", "act", True),
             ("rollout:expand", "rollout:simulate", False),
             ("rollout:simulate", "score", False),
             ("score", "select", False),
-            ("select", "act", False),
+            ("select", "act", True),
+            ("select", "propose", True),
             ("act", "propose", True),
             ("act", "respond", True),
             ("respond", "__end__", False),
@@ -394,3 +396,90 @@ def test_invalid_stop_rule_is_refused() -> None:
 def test_invalid_answer_rule_is_refused() -> None:
     with pytest.raises(ValueError, match="answer rule"):
         SlinvitConfig(answer_from="first")  # type: ignore[arg-type]
+
+
+def _fails_unless_told_what_failed(messages, n):
+    """Fresh samples of the task repeat two failing queries; a request that names them as
+    already proposed gets the query that runs; after a result, SUBMIT."""
+    body = str(messages[-1].content)
+    if "Result 1" in body:
+        return ["SUBMIT"] * n
+    if f"already proposed; give a different one:\n- {WRONG}\n- {WRONG_TOO}" in body:
+        return [fenced(RIGHT)] * n
+    return [fenced(WRONG), fenced(WRONG_TOO)] * (n // 2)
+
+
+def test_resample_failed_proposes_again_before_acting_on_a_failure(shop_db: Path) -> None:
+    # both candidates fail in their forks: the decision asks again, naming them, and only the
+    # query that runs is a real action (3 requests: the new round's one distinct query is fewer
+    # than k, so it asks once more, as every proposal does)
+    out, model = _scripted_run(shop_db, _fails_unless_told_what_failed, k=2, resample_failed=1,
+                               stop_when="first_result")  # fmt: skip
+    assert [s["action"] for s in out["steps"]] == [RIGHT]
+    assert out["stop_reason"] == "first_result" and "Bob" in out["answer"]
+    assert len(model.calls) == 3 and out["usage"]["env_steps"] == 1
+    assert "already proposed" not in str(model.calls[0]["messages"][-1].content)
+
+
+def test_resample_rounds_are_streamed_and_kept_in_the_tree(shop_db: Path) -> None:
+    cfg = SlinvitConfig(k=2, samples=4, rollouts=0, p_llm="agreement", summarize_answer=False,
+                        resample_failed=1, stop_when="first_result")  # fmt: skip
+    model = ScriptedChatModel(responder=_fails_unless_told_what_failed, calls=[])
+    with SQLEnvironment(f"sqlite:///{shop_db}") as env:
+        agent = create_slinvit_agent(model, env, config=cfg, checkpointer=InMemorySaver())
+        thread = {"configurable": {"thread_id": "resample"}}
+        events = [e for _, e in agent.stream({"messages": [("user", QUESTION)]}, thread,
+                                             stream_mode=["custom"])]  # fmt: skip
+        tree = agent.get_state(thread).values["tree"]
+    resampled = [e for e in events if e["type"] == "resample"]
+    assert len(resampled) == 1 and sorted(resampled[0]["failed"]) == sorted([WRONG, WRONG_TOO])
+    round_node = next(n for n in tree if n["kind"] == "round")
+    assert round_node["id"] == "d0.r1" and round_node["parent"] == "d0"
+    chosen = [n for n in tree if n.get("chosen")]
+    assert [n["actions"] for n in chosen] == [[RIGHT]] and chosen[0]["parent"] == "d0.r1"
+
+
+def test_without_resample_failed_a_failure_runs_for_real(shop_db: Path) -> None:
+    out, _ = _scripted_run(shop_db, _fails_unless_told_what_failed, k=2,
+                           stop_when="first_result")  # fmt: skip
+    assert out["steps"][0]["action"] in (WRONG, WRONG_TOO)
+    assert out["steps"][0]["observation"]["ok"] is False
+
+
+def test_resample_failed_acts_on_a_failure_when_its_rounds_are_spent(shop_db: Path) -> None:
+    # every round fails: after the one extra round the decision acts on its best failed path
+    def always_fails(messages, n):
+        body = str(messages[-1].content)
+        if "already proposed" in body:
+            return [fenced("SELECT nothing FROM nowhere")] * n
+        return [fenced(WRONG)] * n
+
+    out, model = _scripted_run(shop_db, always_fails, k=1, resample_failed=1, horizon=1)
+    assert [s["action"] for s in out["steps"]] == ["SELECT nothing FROM nowhere"]
+    assert out["stop_reason"] == "horizon" and len(model.calls) == 2
+
+
+def test_resample_failed_acts_on_the_last_choice_when_nothing_new_comes(shop_db: Path) -> None:
+    # the second round proposes only the failed query again (no candidate): the decision acts
+    # on the first round's choice instead of proposing nothing
+    # (3 requests: the first round's, and the second round's two, both repeating WRONG)
+    out, model = _scripted_run(shop_db, lambda messages, n: [fenced(WRONG)] * n, k=1,
+                               resample_failed=2, horizon=1)  # fmt: skip
+    assert [s["action"] for s in out["steps"]] == [WRONG]
+    assert out["stop_reason"] == "horizon" and len(model.calls) == 3
+
+
+def test_decide_resamples_failed_candidates_too(shop_db: Path) -> None:
+    model = ScriptedChatModel(responder=_fails_unless_told_what_failed, calls=[])
+    cfg = SlinvitConfig(k=2, samples=4, rollouts=0, p_llm="agreement", resample_failed=1)
+    with SQLEnvironment(f"sqlite:///{shop_db}") as env:
+        state = SearchState(task=QUESTION, context=env.describe(), steps=[], horizon_left=3)
+        budget = Budget(llm_calls=10, tokens=10**6, deadline=float("inf"))
+        best, scored = decide(env, Policy(model), state, cfg, budget)
+    assert best is not None and best["actions"] == [RIGHT] and not best["failed"]
+    assert len(model.calls) == 3 and [p["actions"] for p in scored] == [[RIGHT]]
+
+
+def test_negative_resample_rounds_are_refused() -> None:
+    with pytest.raises(ValueError, match="resample_failed"):
+        SlinvitConfig(resample_failed=-1)

@@ -81,6 +81,15 @@ def test_first_result_stop_rule_reaches_the_config(shop_db: Path, fake_model, mo
     assert seen["cfg"].stop_when == "first_result"
 
 
+def test_resample_failed_reaches_the_config(shop_db: Path, fake_model, monkeypatch) -> None:
+    seen = {}
+    real = cli._config
+    monkeypatch.setattr(cli, "_config", lambda args: seen.setdefault("cfg", real(args)))
+    fake_model["model"] = scripted([fenced(RIGHT)])
+    cli.main(["ask", "q", "--db", f"sqlite:///{shop_db}", "--resample-failed", "2", "--json"])
+    assert seen["cfg"].resample_failed == 2
+
+
 def test_local_server_gets_a_slot_per_sample(shop_db: Path, fake_model, monkeypatch) -> None:
     # llama-server refuses a request whose n exceeds its --parallel slots ("Field 'n': Value
     # must be between 1 <= value <= 4"), so the local model is started with enough of them.

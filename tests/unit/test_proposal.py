@@ -249,3 +249,30 @@ def test_a_finite_action_set_keeps_only_legal_candidates() -> None:
     ]
     cands = candidates_from_samples(samples, "text", "agreement", choices=LEGAL)
     assert [(c.action, c.p_llm) for c in cands] == [(LEGAL[0], 0.25)]
+
+
+def test_avoided_actions_are_named_in_every_request_and_are_no_candidates() -> None:
+    # actions that failed in forks (resample_failed): the first request already names them,
+    # the second names them and the new candidates, and a sample repeating one proposes nothing
+    model = ScriptedChatModel(
+        script=[
+            [fenced("SELECT bad FROM t"), fenced("SELECT 2"), fenced("SELECT 2"), "x"],
+            [fenced("SELECT 3"), fenced("SELECT worse FROM t"), "x", "x"],
+        ],
+        calls=[],
+    )
+    cands = propose(
+        Policy(model), task="t", context="c", steps=[], language="sql", k=3, n=4,
+        rule="agreement", budget=big_budget(), avoid=["SELECT bad FROM t", "SELECT worse FROM t"],
+    )  # fmt: skip
+    assert [(c.action, c.p_llm) for c in cands] == [("SELECT 2", 0.25), ("SELECT 3", 0.125)]
+    first, second = (str(c["messages"][-1].content) for c in model.calls)
+    assert "give a different one:\n- SELECT bad FROM t\n- SELECT worse FROM t\n" in first
+    assert "- SELECT worse FROM t\n- SELECT 2\n" in second
+    # a finite action set does not fill up with an avoided legal action
+    cands = propose(
+        Policy(ScriptedChatModel(script=[["no idea"] * 4], calls=[])), task="t", context="c",
+        steps=[], language="text", k=2, n=4, rule="agreement", budget=big_budget(),
+        choices=LEGAL, avoid=[LEGAL[0]],
+    )  # fmt: skip
+    assert [c.action for c in cands] == LEGAL[1:3]

@@ -17,7 +17,7 @@ from langgraph_slinvit.graph import create_slinvit_agent
 
 NAME = "slinvit"
 _NOT_RESULTS = ("approve_writes", "journal_path", "retries", "retry_backoff", "extra")
-ADDED_LATER = {"repair_failed": False, "verifier_weight": 0.0}
+ADDED_LATER = {"repair_failed": False, "verifier_weight": 0.0, "resample_failed": 0}
 """Settings added after runs were published, with the value that reproduces those runs: left
 out of the recorded configuration at that value, so a published run keeps its hash (and its
 command still resumes it), and recorded only when set otherwise."""
