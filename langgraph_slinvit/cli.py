@@ -69,9 +69,9 @@ def _add_common(p: argparse.ArgumentParser) -> None:
                    help="after a real action failed, go on to repair it: a proposal repeating "
                         "it is no candidate, and a failed step is no result in hand")
     s.add_argument("--resample-failed", type=int, default=d.resample_failed, metavar="R",
-                   help="when every candidate fails in its fork, propose again (naming the "
-                        "failed actions to avoid) up to R times before acting (default "
-                        f"{d.resample_failed}: off)")  # fmt: skip
+                   help="when every candidate fails in its fork, propose again (fresh "
+                        "samples, the failed actions excluded) up to R times before acting "
+                        f"(default {d.resample_failed}: off)")  # fmt: skip
     s.add_argument("--temperature", type=float, default=d.temperature)
     s.add_argument("--seed", type=int, default=None)
     b = p.add_argument_group("budgets")

@@ -79,11 +79,12 @@ class SlinvitConfig:
     resample_failed: int = 0
     """When every candidate of a decision fails in its fork (an error, a refusal, a timeout),
     propose again from the same state instead of acting on a failure, up to this many times:
-    each new request names the actions that failed as ones to avoid (so it is a new request,
-    and a sampling seed still gives new samples), and none of them is a candidate again. The
-    real environment is not touched until a candidate runs or the rounds are spent; then the
-    decision acts on the best path of its last round, as before. 0 = off. Measured in
-    docs/benchmark-history.md (session 12)."""
+    the same request with fresh samples (a sampling seed moves by one per round), where a
+    sample repeating a failed action proposes nothing. The failed actions are not named in the
+    request: shown a query, a small model tends to copy it. The real environment is not touched
+    until a candidate runs or the rounds are spent; then the decision acts on the best path of
+    its last round (or of the round before, when the last proposed nothing new). 0 = off.
+    Measured in docs/benchmark-history.md (session 12)."""
     temperature: float = 0.8
     """Sampling temperature for proposals and rollouts."""
     max_llm_calls: int = 80

@@ -185,7 +185,7 @@ def build_slinvit_graph(
         tried = state.get("tried") or []
         try:
             candidates = propose(
-                policy,
+                policy.reseeded(state.get("round", 0)),  # a new round samples afresh
                 task=state["task"],
                 context=state["context"],
                 steps=state["steps"],
@@ -198,7 +198,7 @@ def build_slinvit_graph(
                 choices=legal_actions_of(env),
                 repair_failed=cfg.repair_failed,
                 repair_note=repair_note_of(env),
-                avoid=tried,
+                exclude=tried,
             )
         except BudgetExhausted as exc:
             if tried:  # no budget for another round: act on the last round's choice

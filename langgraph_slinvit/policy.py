@@ -12,6 +12,7 @@ the deadline: its timeout is cut to the time left.
 
 from __future__ import annotations
 
+import copy
 import logging
 import math
 import re
@@ -147,6 +148,16 @@ class Policy:
         self.retries = retries
         self.backoff = backoff
         self.seed = seed
+
+    def reseeded(self, offset: int) -> Policy:
+        """This policy with its seed moved by ``offset`` (the same policy without a seed or at
+        offset 0): a request repeated with the same seed would return the same samples."""
+        if not offset or self.seed is None:
+            return self
+        self._model = self.model  # resolve a model factory once, for both policies
+        other = copy.copy(self)
+        other.seed = self.seed + offset
+        return other
 
     @property
     def model(self) -> BaseChatModel:

@@ -208,16 +208,16 @@ def propose(
     choices: Sequence[str] | None = None,
     repair_failed: bool = False,
     repair_note: str | None = None,
-    avoid: Sequence[str] = (),
+    exclude: Sequence[str] = (),
 ) -> list[Candidate]:
     """Up to ``k`` distinct candidate actions for the state reached by ``steps``.
 
     ``choices``: the legal actions when the action set is finite (see the module docstring).
     ``repair_failed``: after a failed last action, ask for a corrected one, and a repeat of it
     is no candidate; ``repair_note`` is the environment's note for that request (module
-    docstring). ``avoid``: actions that already failed in forks of this state
-    (``SlinvitConfig.resample_failed``): none is a candidate, and every request names them as
-    actions to avoid.
+    docstring). ``exclude``: actions that already failed in forks of this state
+    (``SlinvitConfig.resample_failed``): a sample proposing one proposes nothing. They are not
+    named in the request: a small model shown a query tends to copy it.
     """
     last = steps[-1].get("action") if steps and repeat_means_submit else None
     failed = failed_last_action(steps) if repair_failed else None
@@ -227,29 +227,27 @@ def propose(
         last = None
     # with repair_failed, no failed real action of the trajectory is a candidate again
     dead = failed_actions(steps) if repair_failed and choices is None else []
-    tried = list(dict.fromkeys(a for a in avoid if a not in dead))
-    excluded = [*dead, *tried]
+    excluded = [*dead, *exclude]
 
-    def request(others: Sequence[str] = ()) -> list:
-        names = [*tried, *(a for a in others if a not in tried)]
+    def request(avoid: Sequence[str] = ()) -> list:
         if failed:
             ran = [s for s in steps if s.get("action")]  # a step that proposed nothing ran nothing
-            return repair_messages(task, context, ran, language, repair_note, names)
-        return proposal_messages(task, context, steps, language, names)
+            return repair_messages(task, context, ran, language, repair_note, avoid)
+        return proposal_messages(task, context, steps, language, avoid)
 
     samples = policy.sample(request(), n, budget)
     candidates = candidates_from_samples(
         samples, language, rule, last_action=last, choices=choices, failed_actions=excluded
     )
     if choices is not None:
-        seen = {c.action for c in candidates} | set(tried)
+        seen = {c.action for c in candidates} | set(exclude)
         fill = [Candidate(action=c, p_llm=0.0, count=0) for c in choices if c not in seen]
         return [*candidates, *fill][:k]
     if len(candidates) < k:
-        others = [c.action for c in candidates if not c.is_submit]
-        others += dead
+        avoid = [c.action for c in candidates if not c.is_submit]
+        avoid += dead
         try:
-            more = policy.sample(request(others), n, budget)
+            more = policy.sample(request(avoid), n, budget)
         except BudgetExhausted:
             more = []  # keep what the first request gave
         candidates = candidates_from_samples(

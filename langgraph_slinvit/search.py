@@ -9,7 +9,7 @@
     go on?    with stop_when="no_gain", only if it beats a step in hand  (improves_on)
 
 With ``resample_failed``, a decision whose every candidate failed in its fork proposes again
-(naming the failed actions to avoid) before anything runs for real (``decide``).
+(fresh samples; the failed actions are no candidates) before anything runs for real (``decide``).
 
 ``evaluate_candidate`` is the work of one branch (one first action): the LangGraph layer runs one
 branch per candidate in parallel with ``Send``; :func:`decide` runs them one after another. Every
@@ -456,7 +456,7 @@ def decide(
     for round_ in range(config.resample_failed + 1):
         try:
             candidates = propose(
-                policy,
+                policy.reseeded(round_),
                 task=state.task,
                 context=state.context,
                 steps=state.steps,
@@ -469,7 +469,7 @@ def decide(
                 choices=legal_actions_of(real_env),
                 repair_failed=config.repair_failed,
                 repair_note=repair_note_of(real_env),
-                avoid=tried,
+                exclude=tried,
             )
         except BudgetExhausted:
             if not round_:

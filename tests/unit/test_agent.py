@@ -398,33 +398,43 @@ def test_invalid_answer_rule_is_refused() -> None:
         SlinvitConfig(answer_from="first")  # type: ignore[arg-type]
 
 
-def _fails_unless_told_what_failed(messages, n):
-    """Fresh samples of the task repeat two failing queries; a request that names them as
-    already proposed gets the query that runs; after a result, SUBMIT."""
+def _fails_at_first(messages, n):
+    """The first request's samples are two failing queries; fresh samples of the task (a later
+    request) give the query that runs; after a result, SUBMIT."""
     body = str(messages[-1].content)
     if "Result 1" in body:
         return ["SUBMIT"] * n
-    if f"already proposed; give a different one:\n- {WRONG}\n- {WRONG_TOO}" in body:
-        return [fenced(RIGHT)] * n
-    return [fenced(WRONG), fenced(WRONG_TOO)] * (n // 2)
+    _fails_at_first.calls += 1
+    if _fails_at_first.calls == 1:
+        return [fenced(WRONG), fenced(WRONG_TOO)] * (n // 2)
+    return [fenced(RIGHT)] * n
+
+
+@pytest.fixture(autouse=True)
+def _reset_fails_at_first() -> None:
+    _fails_at_first.calls = 0
 
 
 def test_resample_failed_proposes_again_before_acting_on_a_failure(shop_db: Path) -> None:
-    # both candidates fail in their forks: the decision asks again, naming them, and only the
-    # query that runs is a real action (3 requests: the new round's one distinct query is fewer
-    # than k, so it asks once more, as every proposal does)
-    out, model = _scripted_run(shop_db, _fails_unless_told_what_failed, k=2, resample_failed=1,
+    # both candidates fail in their forks: the decision asks again, and only the query that
+    # runs is a real action (3 requests: the new round's one distinct query is fewer than k,
+    # so it asks once more, as every proposal does)
+    out, model = _scripted_run(shop_db, _fails_at_first, k=2, resample_failed=1, seed=7,
                                stop_when="first_result")  # fmt: skip
     assert [s["action"] for s in out["steps"]] == [RIGHT]
     assert out["stop_reason"] == "first_result" and "Bob" in out["answer"]
     assert len(model.calls) == 3 and out["usage"]["env_steps"] == 1
-    assert "already proposed" not in str(model.calls[0]["messages"][-1].content)
+    # the new round is the first request again, with the next seed: the failed queries are
+    # not shown (a small model copies what it is shown)
+    first, again = model.calls[0], model.calls[1]
+    assert again["messages"] == first["messages"]
+    assert (first["kwargs"]["seed"], again["kwargs"]["seed"]) == (7, 8)
 
 
 def test_resample_rounds_are_streamed_and_kept_in_the_tree(shop_db: Path) -> None:
     cfg = SlinvitConfig(k=2, samples=4, rollouts=0, p_llm="agreement", summarize_answer=False,
                         resample_failed=1, stop_when="first_result")  # fmt: skip
-    model = ScriptedChatModel(responder=_fails_unless_told_what_failed, calls=[])
+    model = ScriptedChatModel(responder=_fails_at_first, calls=[])
     with SQLEnvironment(f"sqlite:///{shop_db}") as env:
         agent = create_slinvit_agent(model, env, config=cfg, checkpointer=InMemorySaver())
         thread = {"configurable": {"thread_id": "resample"}}
@@ -440,7 +450,7 @@ def test_resample_rounds_are_streamed_and_kept_in_the_tree(shop_db: Path) -> Non
 
 
 def test_without_resample_failed_a_failure_runs_for_real(shop_db: Path) -> None:
-    out, _ = _scripted_run(shop_db, _fails_unless_told_what_failed, k=2,
+    out, _ = _scripted_run(shop_db, _fails_at_first, k=2,
                            stop_when="first_result")  # fmt: skip
     assert out["steps"][0]["action"] in (WRONG, WRONG_TOO)
     assert out["steps"][0]["observation"]["ok"] is False
@@ -448,11 +458,10 @@ def test_without_resample_failed_a_failure_runs_for_real(shop_db: Path) -> None:
 
 def test_resample_failed_acts_on_a_failure_when_its_rounds_are_spent(shop_db: Path) -> None:
     # every round fails: after the one extra round the decision acts on its best failed path
+    replies = iter([fenced(WRONG), fenced("SELECT nothing FROM nowhere")])
+
     def always_fails(messages, n):
-        body = str(messages[-1].content)
-        if "already proposed" in body:
-            return [fenced("SELECT nothing FROM nowhere")] * n
-        return [fenced(WRONG)] * n
+        return [next(replies)] * n
 
     out, model = _scripted_run(shop_db, always_fails, k=1, resample_failed=1, horizon=1)
     assert [s["action"] for s in out["steps"]] == ["SELECT nothing FROM nowhere"]
@@ -470,7 +479,7 @@ def test_resample_failed_acts_on_the_last_choice_when_nothing_new_comes(shop_db:
 
 
 def test_decide_resamples_failed_candidates_too(shop_db: Path) -> None:
-    model = ScriptedChatModel(responder=_fails_unless_told_what_failed, calls=[])
+    model = ScriptedChatModel(responder=_fails_at_first, calls=[])
     cfg = SlinvitConfig(k=2, samples=4, rollouts=0, p_llm="agreement", resample_failed=1)
     with SQLEnvironment(f"sqlite:///{shop_db}") as env:
         state = SearchState(task=QUESTION, context=env.describe(), steps=[], horizon_left=3)

@@ -251,9 +251,9 @@ def test_a_finite_action_set_keeps_only_legal_candidates() -> None:
     assert [(c.action, c.p_llm) for c in cands] == [(LEGAL[0], 0.25)]
 
 
-def test_avoided_actions_are_named_in_every_request_and_are_no_candidates() -> None:
-    # actions that failed in forks (resample_failed): the first request already names them,
-    # the second names them and the new candidates, and a sample repeating one proposes nothing
+def test_excluded_actions_are_no_candidates_and_are_not_shown() -> None:
+    # actions that failed in forks (resample_failed): a sample repeating one proposes nothing,
+    # and the first request does not name them (the second names the candidates, as always)
     model = ScriptedChatModel(
         script=[
             [fenced("SELECT bad FROM t"), fenced("SELECT 2"), fenced("SELECT 2"), "x"],
@@ -263,16 +263,24 @@ def test_avoided_actions_are_named_in_every_request_and_are_no_candidates() -> N
     )
     cands = propose(
         Policy(model), task="t", context="c", steps=[], language="sql", k=3, n=4,
-        rule="agreement", budget=big_budget(), avoid=["SELECT bad FROM t", "SELECT worse FROM t"],
+        rule="agreement", budget=big_budget(), exclude=["SELECT bad FROM t", "SELECT worse FROM t"],
     )  # fmt: skip
     assert [(c.action, c.p_llm) for c in cands] == [("SELECT 2", 0.25), ("SELECT 3", 0.125)]
     first, second = (str(c["messages"][-1].content) for c in model.calls)
-    assert "give a different one:\n- SELECT bad FROM t\n- SELECT worse FROM t\n" in first
-    assert "- SELECT worse FROM t\n- SELECT 2\n" in second
-    # a finite action set does not fill up with an avoided legal action
+    assert "SELECT bad" not in first and "different" not in first
+    assert "give a different one:\n- SELECT 2\n" in second and "SELECT bad" not in second
+    # a finite action set does not fill up with an excluded legal action
     cands = propose(
         Policy(ScriptedChatModel(script=[["no idea"] * 4], calls=[])), task="t", context="c",
         steps=[], language="text", k=2, n=4, rule="agreement", budget=big_budget(),
-        choices=LEGAL, avoid=[LEGAL[0]],
+        choices=LEGAL, exclude=[LEGAL[0]],
     )  # fmt: skip
     assert [c.action for c in cands] == LEGAL[1:3]
+
+
+def test_reseeded_policy_moves_only_a_set_seed() -> None:
+    model = ScriptedChatModel(script=[["x"]], calls=[])
+    plain, seeded = Policy(model), Policy(model, seed=3)
+    assert plain.reseeded(2) is plain and seeded.reseeded(0) is seeded
+    moved = seeded.reseeded(2)
+    assert moved.seed == 5 and seeded.seed == 3 and moved.model is seeded.model
