@@ -22,12 +22,12 @@ from langgraph.types import Overwrite, Send, interrupt
 
 from langgraph_slinvit.budget import Budget, BudgetExhausted, empty_usage, remaining_budget
 from langgraph_slinvit.config import SlinvitConfig
-from langgraph_slinvit.envs.base import Environment, Observation, legal_actions_of, repair_note_of
+from langgraph_slinvit.envs.base import Environment, Observation, legal_actions_of
 from langgraph_slinvit.journal import ActionJournal
 from langgraph_slinvit.paths import cache_root
 from langgraph_slinvit.policy import ModelEndpointError, Policy
 from langgraph_slinvit.prompts import SUBMIT, summary_messages
-from langgraph_slinvit.proposal import Candidate, is_failure, propose
+from langgraph_slinvit.proposal import Candidate, is_failure
 from langgraph_slinvit.search import (
     Hooks,
     SearchState,
@@ -35,6 +35,7 @@ from langgraph_slinvit.search import (
     evaluate_path,
     expand_paths,
     improves_on,
+    propose_here,
     score_paths,
     select_best,
     values_first_step,
@@ -184,20 +185,15 @@ def build_slinvit_graph(
         budget = _budget(state)
         tried = state.get("tried") or []
         try:
-            candidates = propose(
+            candidates = propose_here(
                 policy.reseeded(state.get("round", 0)),  # a new round samples afresh
+                env,
+                cfg,
                 task=state["task"],
                 context=state["context"],
                 steps=state["steps"],
-                language=env.language,
-                k=cfg.k,
-                n=cfg.n_samples,
-                rule=cfg.p_llm,
-                repeat_means_submit=cfg.repeat_means_submit,
                 budget=budget,
                 choices=legal_actions_of(env),
-                repair_failed=cfg.repair_failed,
-                repair_note=repair_note_of(env),
                 exclude=tried,
             )
         except BudgetExhausted as exc:

@@ -125,6 +125,38 @@ def _value_of(
     return tv.value, tv.signature, tv.source
 
 
+def propose_here(
+    policy: Policy,
+    env: Environment,
+    config: SlinvitConfig,
+    *,
+    task: str,
+    context: str,
+    steps: Sequence[dict],
+    budget: Budget,
+    choices: Sequence[str] | None,
+    exclude: Sequence[str] = (),
+) -> list[Candidate]:
+    """``propose`` for the state reached by ``steps`` in ``env`` with the config's k, N, P_LLM
+    rule and repair settings: the one proposal call the graph and the plain-Python search share."""
+    return propose(
+        policy,
+        task=task,
+        context=context,
+        steps=steps,
+        language=env.language,
+        k=config.k,
+        n=config.n_samples,
+        rule=config.p_llm,
+        budget=budget,
+        repeat_means_submit=config.repeat_means_submit,
+        choices=choices,
+        repair_failed=config.repair_failed,
+        repair_note=repair_note_of(env),
+        exclude=exclude,
+    )
+
+
 def expand_paths(
     real_env: Environment,
     policy: Policy,
@@ -155,21 +187,10 @@ def expand_paths(
             if config.expand_from == "legal" and choices is not None:
                 grown += [[*path, Candidate(c, 0.0, 0)] for c in choices] or [path]
                 continue
-            children = propose(
-                policy,
-                task=state.task,
-                context=state.context,
-                steps=trajectory,
-                language=real_env.language,
-                k=config.k,
-                n=config.n_samples,
-                rule=config.p_llm,
-                budget=budget,
-                repeat_means_submit=config.repeat_means_submit,
-                choices=choices,
-                repair_failed=config.repair_failed,
-                repair_note=repair_note_of(real_env),
-            )
+            children = propose_here(
+                policy, real_env, config, task=state.task, context=state.context,
+                steps=trajectory, budget=budget, choices=choices,
+            )  # fmt: skip
             grown += [[*path, child] for child in children] or [path]
         frontier = grown
     return frontier
@@ -455,22 +476,11 @@ def decide(
     paths: list[dict] = []
     for round_ in range(config.resample_failed + 1):
         try:
-            candidates = propose(
-                policy.reseeded(round_),
-                task=state.task,
-                context=state.context,
-                steps=state.steps,
-                language=real_env.language,
-                k=config.k,
-                n=config.n_samples,
-                rule=config.p_llm,
-                budget=budget,
-                repeat_means_submit=config.repeat_means_submit,
-                choices=legal_actions_of(real_env),
-                repair_failed=config.repair_failed,
-                repair_note=repair_note_of(real_env),
-                exclude=tried,
-            )
+            candidates = propose_here(
+                policy.reseeded(round_), real_env, config, task=state.task,
+                context=state.context, steps=state.steps, budget=budget,
+                choices=legal_actions_of(real_env), exclude=tried,
+            )  # fmt: skip
         except BudgetExhausted:
             if not round_:
                 raise
