@@ -163,6 +163,25 @@ class SlinvitConfig:
         if self.p_llm not in ("auto", "logprob", "agreement"):
             raise ValueError(f"unknown P_LLM rule: {self.p_llm!r}")
 
+    @classmethod
+    def for_sql_questions(cls, **overrides: Any) -> SlinvitConfig:
+        """The settings that answer questions over a database best in the published benchmark
+        (InterCode-SQL, docs/results.md, session 14): 8 samples of one request at temperature
+        0.6, agreement among their execution results as the value (no rollouts: one query
+        answers), and the answer is the first query that runs. ``overrides`` replace any field.
+        """
+        settings: dict[str, Any] = {
+            "k": 4,
+            "samples": 8,
+            "rollouts": 0,
+            "horizon": 4,
+            "p_llm": "agreement",
+            "agreement_weight": 1.0,
+            "stop_when": "first_result",
+            "temperature": 0.6,
+        }
+        return cls(**{**settings, **overrides})
+
     @property
     def n_samples(self) -> int:
         return self.samples or max(self.k, 4)

@@ -97,6 +97,28 @@ def test_published_configurations_keep_their_hash(flags: str, expected: str) -> 
     assert config_hash(verified) != expected
 
 
+def test_the_sql_questions_preset_is_the_published_session_14_configuration() -> None:
+    from langgraph_slinvit.bench.cli import bench_settings, suite_options
+    from langgraph_slinvit.bench.runner import run_config
+
+    flags = (
+        "--k 4 --samples 8 --rollouts 0 --horizon 4 --p-llm agreement --agreement-weight 1.0 "
+        "--stop-when first_result --temperature 0.6 --seed 4"
+    )
+    args = cli.build_parser().parse_args(
+        ["bench", "--suite", "intercode-sql", "--method", "slinvit", *flags.split()]
+    )
+    settings = bench_settings(args)
+    suite = make_suite("intercode-sql", **suite_options(args))
+    assert config_hash(run_config(suite, "slinvit", settings)) == "555899dd16b9"
+    budgets = ("max_llm_calls", "max_tokens", "max_seconds")
+    same_budgets = {name: getattr(settings.slinvit, name) for name in budgets}
+    assert SlinvitConfig.for_sql_questions(seed=4, **same_budgets) == settings.slinvit
+    assert SlinvitConfig.for_sql_questions(k=2).k == 2
+    with pytest.raises(ValueError, match="samples"):
+        SlinvitConfig.for_sql_questions(samples=-1)
+
+
 # -- results database ----------------------------------------------------------------------
 
 
