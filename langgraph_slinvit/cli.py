@@ -52,12 +52,6 @@ def _add_common(p: argparse.ArgumentParser) -> None:
                    help=f"how P_LLM is computed (default {d.p_llm})")  # fmt: skip
     s.add_argument("--agreement-weight", type=float, default=d.agreement_weight,
                    help=f"weight of agreement between paths (default {d.agreement_weight})")
-    s.add_argument("--verifier-weight", type=float, default=d.verifier_weight,
-                   help="weight of the LLM verifier's log-odds that a result answers the task "
-                        f"(one request per distinct result; default {d.verifier_weight}: off)")
-    s.add_argument("--agreement-basis", choices=["samples", "paths"], default=d.agreement_basis,
-                   help="agreement = policy mass reaching the same result (samples, default) or "
-                        "share of other distinct paths reaching it (paths)")
     s.add_argument("--answer-from", choices=["best", "last"], default=d.answer_from,
                    help=f"which real result the answer rests on (default {d.answer_from})")
     s.add_argument("--stop-when", choices=["submit", "no_gain", "first_result"],
@@ -65,13 +59,6 @@ def _add_common(p: argparse.ArgumentParser) -> None:
                    help="stop on SUBMIT only (submit, default), also when no candidate is "
                         "valued above a result already in hand (no_gain), or no_gain and also "
                         "after the first real action that did not fail (first_result)")
-    s.add_argument("--repair-failed", action="store_true",
-                   help="after a real action failed, go on to repair it: a proposal repeating "
-                        "it is no candidate, and a failed step is no result in hand")
-    s.add_argument("--resample-failed", type=int, default=d.resample_failed, metavar="R",
-                   help="when every candidate fails in its fork, propose again (fresh "
-                        "samples, the failed actions excluded) up to R times before acting "
-                        f"(default {d.resample_failed}: off)")  # fmt: skip
     s.add_argument("--temperature", type=float, default=d.temperature)
     s.add_argument("--seed", type=int, default=None)
     b = p.add_argument_group("budgets")
@@ -120,10 +107,7 @@ def _config(args: argparse.Namespace) -> SlinvitConfig:
             lam=args.lam, value=args.value, temperature=args.temperature, seed=args.seed,
             rollout_horizon=args.rollout_horizon, samples=args.samples, p_llm=args.p_llm,
             agreement_weight=args.agreement_weight, answer_from=args.answer_from,
-            verifier_weight=args.verifier_weight,
-            stop_when=args.stop_when, repair_failed=args.repair_failed,
-            resample_failed=args.resample_failed,
-            agreement_basis=args.agreement_basis, expand_from=args.expand_from,
+            stop_when=args.stop_when, expand_from=args.expand_from,
             max_llm_calls=args.max_llm_calls, max_tokens=args.max_tokens,
             max_seconds=args.max_seconds,
         )  # fmt: skip

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 ValueEstimator = Literal["feedback", "critic", "feedback+critic"]
 PLLMRule = Literal["auto", "logprob", "agreement"]
 AnswerRule = Literal["best", "last"]
-AgreementBasis = Literal["samples", "paths"]
 ExpandFrom = Literal["policy", "legal"]
 StopRule = Literal["submit", "no_gain", "first_result"]
 
@@ -39,19 +38,6 @@ class SlinvitConfig:
     ``feedback+critic`` = the mean of both."""
     agreement_weight: float = 0.5
     """Weight of agreement (how much of the policy reaches the same result) in the value."""
-    verifier_weight: float = 0.0
-    """Weight of the LLM verifier in the value: each distinct result the search reaches (one
-    that ran and returned something) is shown to the LLM with the task, and its log-odds that
-    the result answers the task, log(P(Yes) / P(No)) from the reply's first token, is added
-    times this weight (``value.verifier_value``; one request per distinct result and decision;
-    the endpoint must return top log-probabilities). 0 = off. Not used with an oracle value.
-    Measured in docs/benchmark-history.md (session 10)."""
-    agreement_basis: AgreementBasis = "samples"
-    """What agreement counts: ``samples`` = the share of the policy's probability mass (each
-    path weighted by the product of its P_LLM) whose path reaches the same result, the path
-    itself included, so a result every sample proposes has agreement 1 (execution-based
-    self-consistency); ``paths`` = the share of the *other* distinct paths reaching it (a result
-    proposed unanimously, as a single candidate, then has agreement 0)."""
     p_llm: PLLMRule = "auto"
     """How P_LLM is computed: ``logprob`` = exp(mean token log-probability) of the sample;
     ``agreement`` = share of the n samples proposing the same action; ``auto`` = logprob when
@@ -66,25 +52,6 @@ class SlinvitConfig:
     puzzles; open action sets still ask the LLM)."""
     repeat_means_submit: bool = True
     """A proposal that repeats the action that just ran counts as SUBMIT (see proposal.py)."""
-    repair_failed: bool = False
-    """After a real action that failed (an error, a refusal, a timeout), go on to repair it
-    instead of ending on it: the next proposal request asks for a corrected action, showing the
-    failed one and its error (with the SQL environment's schema hint) as a failure rather than
-    as the last step of a trajectory (``prompts.repair_messages``); a proposal repeating it, or
-    any earlier failed action, is no candidate (neither SUBMIT nor a rerun: rerunning cannot
-    succeed, and submitting on a failure leaves no answer); the second request, if one is
-    needed, asks for actions other than those; and with ``stop_when="no_gain"`` a failed step
-    is no result in hand (there is nothing to answer with). Rollouts keep the trajectory
-    prompt. Measured in docs/benchmark-history.md (session 9)."""
-    resample_failed: int = 0
-    """When every candidate of a decision fails in its fork (an error, a refusal, a timeout),
-    propose again from the same state instead of acting on a failure, up to this many times:
-    the same request with fresh samples (a sampling seed moves by one per round), where a
-    sample repeating a failed action proposes nothing. The failed actions are not named in the
-    request: shown a query, a small model tends to copy it. The real environment is not touched
-    until a candidate runs or the rounds are spent; then the decision acts on the best path of
-    its last round (or of the round before, when the last proposed nothing new). 0 = off.
-    Measured in docs/benchmark-history.md (session 12)."""
     temperature: float = 0.8
     """Sampling temperature for proposals and rollouts."""
     max_llm_calls: int = 80
@@ -128,7 +95,6 @@ class SlinvitConfig:
     """Seconds before the first retry; doubled each time (at most 30)."""
     seed: int | None = None
     """Seed passed to the model where it supports one."""
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         checks = {
@@ -139,9 +105,7 @@ class SlinvitConfig:
             "rollout_horizon": self.rollout_horizon >= 0,
             "lam": self.lam >= 0,
             "agreement_weight": self.agreement_weight >= 0,
-            "verifier_weight": self.verifier_weight >= 0,
             "samples": self.samples >= 0,
-            "resample_failed": self.resample_failed >= 0,
             "max_llm_calls": self.max_llm_calls >= 1,
             "max_tokens": self.max_tokens >= 1,
             "max_seconds": self.max_seconds > 0,
@@ -154,8 +118,6 @@ class SlinvitConfig:
             raise ValueError(f"unknown value estimator: {self.value!r}")
         if self.answer_from not in ("best", "last"):
             raise ValueError(f"unknown answer rule: {self.answer_from!r}")
-        if self.agreement_basis not in ("samples", "paths"):
-            raise ValueError(f"unknown agreement basis: {self.agreement_basis!r}")
         if self.expand_from not in ("policy", "legal"):
             raise ValueError(f"unknown expansion source: {self.expand_from!r}")
         if self.stop_when not in ("submit", "no_gain", "first_result"):

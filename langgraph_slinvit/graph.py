@@ -1,9 +1,8 @@
 """The SLINVIT agent as a LangGraph graph: one node per step of the method.
 
     start -> propose -(Send, one branch per candidate)-> rollout -> score -> select -> act
-             ^  ^                                                              |        |
-             |  +---- resample_failed: every candidate failed in its fork ----+        |
-             +----------------------- until submit / no gain / horizon / budget -------+-> respond
+             ^                                                                          |
+             +---------------------- until submit / no gain / horizon / budget ----------+-> respond
 
 The environment and the model live in the closure of the nodes, never in the state.
 """
@@ -31,7 +30,6 @@ from langgraph_slinvit.proposal import Candidate, is_failure
 from langgraph_slinvit.search import (
     Hooks,
     SearchState,
-    all_failed,
     evaluate_path,
     expand_paths,
     improves_on,
@@ -39,7 +37,6 @@ from langgraph_slinvit.search import (
     score_paths,
     select_best,
     values_first_step,
-    verify_results,
 )
 from langgraph_slinvit.state import (
     BranchState,
@@ -169,8 +166,6 @@ def build_slinvit_graph(
             "usage": Overwrite(empty_usage()),
             "started_at": time.time(),
             "done": False,
-            "round": 0,
-            "tried": [],
             "stop_reason": "",
             "answer": "",
         }
@@ -183,10 +178,9 @@ def build_slinvit_graph(
         if decision >= cfg.horizon:
             return {"done": True, "stop_reason": "horizon", "paths": Overwrite([])}
         budget = _budget(state)
-        tried = state.get("tried") or []
         try:
             candidates = propose_here(
-                policy.reseeded(state.get("round", 0)),  # a new round samples afresh
+                policy,
                 env,
                 cfg,
                 task=state["task"],
@@ -194,19 +188,14 @@ def build_slinvit_graph(
                 steps=state["steps"],
                 budget=budget,
                 choices=legal_actions_of(env),
-                exclude=tried,
             )
         except BudgetExhausted as exc:
-            if tried:  # no budget for another round: act on the last round's choice
-                return {"candidates": [], "usage": budget.spent, "paths": Overwrite([])}
             return {"done": True, "stop_reason": exc.reason, "usage": budget.spent,
                     "paths": Overwrite([])}  # fmt: skip
         cands = [c.to_dict() for c in candidates]
         _emit({"type": "candidates", "decision": decision, "candidates": cands})
         update: dict[str, Any] = {"candidates": cands, "usage": budget.spent,
                                   "paths": Overwrite([])}  # fmt: skip
-        if not candidates and tried:
-            return update  # nothing new was proposed: act on the last round's choice
         if not candidates:
             step = {
                 "action": "",
@@ -221,12 +210,12 @@ def build_slinvit_graph(
 
     def route_after_propose(
         state: SlinvitState,
-    ) -> list[Send] | Literal["respond", "propose", "act"]:
+    ) -> list[Send] | Literal["respond", "propose"]:
         if state.get("done"):
             return "respond"
         candidates = state.get("candidates") or []
         if not candidates:
-            return "act" if state.get("tried") else "propose"
+            return "propose"
         shares = _budget(state).split(len(candidates))
         return [
             Send(
@@ -301,57 +290,31 @@ def build_slinvit_graph(
             _emit({"type": "rollout", "decision": state["decision"], "path": path["actions"],
                    "rollouts": [{"actions": r["actions"][done:], "value": r["value"]}
                                 for r in path["rollouts"]]})  # fmt: skip
-        paths = state.get("paths") or []
-        verified: dict[str, float] = {}
-        update: dict[str, Any] = {}
-        if cfg.verifier_weight > 0 and hooks.oracle_reward is None:
-            budget = _budget(state)
-            search_state = SearchState(task=state["task"], context=state["context"],
-                                       steps=state["steps"],
-                                       horizon_left=cfg.horizon - state["decision"])  # fmt: skip
-            verified = verify_results(policy, search_state, paths, env.language, budget)
-            update["usage"] = budget.spent
-            _emit({"type": "verified", "decision": state["decision"], "results": verified})
-        scored = score_paths(paths, cfg, verified)
+        scored = score_paths(state.get("paths") or [], cfg)
         _emit({"type": "scores", "decision": state["decision"],
                "paths": [{"actions": p["actions"], "prior": p["prior"], "v_hat": p["v_hat"],
                           "score": p["score"]} for p in scored]})  # fmt: skip
-        return {"scored": scored, **update}
+        return {"scored": scored}
 
     def select(state: SlinvitState) -> dict:
         scored = state.get("scored") or []
-        decision, round_ = state["decision"], state.get("round", 0)
-        # every candidate failed in its fork: propose again before anything runs for real
-        again = (round_ < cfg.resample_failed and all_failed(scored)
-                 and _budget(state).llm_calls > 0)  # fmt: skip
-        best = None if again else select_best(scored)
-        if round_:  # a new round of the same decision
-            node, parent = f"d{decision}.r{round_}", f"d{decision}"
-        else:
-            node, parent = f"d{decision}", f"d{decision - 1}" if decision else "root"
-        nodes = [{"id": node, "parent": parent, "kind": "decision" if not round_ else "round"}]
+        decision = state["decision"]
+        best = select_best(scored)
+        node, parent = f"d{decision}", f"d{decision - 1}" if decision else "root"
+        nodes = [{"id": node, "parent": parent, "kind": "decision"}]
         for i, path in enumerate(scored):
             nodes.append({
                 "id": f"{node}.p{i}", "parent": node, "kind": "path",
                 "actions": path["actions"], "p_llm": path["p_llm"], "v_hat": path["v_hat"],
                 "score": path["score"], "chosen": path is best,
             })  # fmt: skip
-        if again:
-            failed = [p["actions"][0] for p in scored]
-            _emit({"type": "resample", "decision": decision, "round": round_ + 1,
-                   "failed": failed})  # fmt: skip
-            return {"chosen": select_best(scored), "tree": nodes, "round": round_ + 1,
-                    "tried": [*(state.get("tried") or []), *failed]}  # fmt: skip
         if best is not None:
             _emit({"type": "choice", "decision": decision, "actions": best["actions"],
                    "score": best["score"]})  # fmt: skip
-        return {"chosen": best, "tree": nodes, "round": round_, "tried": []}
-
-    def route_after_select(state: SlinvitState) -> Literal["propose", "act"]:
-        return "propose" if state.get("tried") else "act"
+        return {"chosen": best, "tree": nodes}
 
     def act(state: SlinvitState) -> dict:
-        return {**_act(state), "round": 0, "tried": []}  # the next decision starts afresh
+        return _act(state)
 
     def _act(state: SlinvitState) -> dict:
         best = state.get("chosen")
@@ -364,9 +327,7 @@ def build_slinvit_graph(
             # A step keeps the value its own decision gave it: agreement on *stopping* says
             # little about whether the last result is right, so SUBMIT does not raise it.
             return {"done": True, "stop_reason": "submitted", "decision": decision + 1}
-        if cfg.stop_when in ("no_gain", "first_result") and not improves_on(
-            best, state["steps"], failures_held=not cfg.repair_failed
-        ):
+        if cfg.stop_when in ("no_gain", "first_result") and not improves_on(best, state["steps"]):
             # the search values this action no higher than a result already in hand: answer
             # with that result instead of acting again
             _emit({"type": "no_gain", "decision": decision, "actions": best["actions"],
@@ -444,11 +405,11 @@ def build_slinvit_graph(
     graph.add_edge(START, "start")
     graph.add_edge("start", "propose")
     graph.add_conditional_edges(
-        "propose", route_after_propose, ["rollout", "respond", "propose", "act"]
+        "propose", route_after_propose, ["rollout", "respond", "propose"]
     )
     graph.add_edge("rollout", "score")
     graph.add_edge("score", "select")
-    graph.add_conditional_edges("select", route_after_select, ["propose", "act"])
+    graph.add_edge("select", "act")
     graph.add_conditional_edges("act", route_after_act, ["propose", "respond"])
     graph.add_edge("respond", END)
     return graph

@@ -19,35 +19,12 @@ You solve the user's task one action at a time. Each reply is exactly one {langu
 written inside a fenced code block that starts with ```{language} and ends with ```.
 When the results so far already answer the task, reply with the single word {submit} instead."""
 
-REPAIR_SYSTEM = """You are an expert {language} user working on a {place}.
-Each reply is exactly one {language} {word}, written inside a fenced code block that starts \
-with ```{language} and ends with ```."""
-
-_WORDS = {"sql": "query", "bash": "command"}
-
 CRITIC = """Task: {task}
 
 {trajectory}
 
 Does the last result correctly and completely answer the task? Think briefly, then finish with \
 a line "Score: N" where N is 0 (wrong) to 10 (certainly right)."""
-
-VERIFIER = """Context:
-{context}
-
-Task: {task}
-
-{word}:
-```{language}
-{action}
-```
-Result:
-{result}
-
-Does this result correctly answer the task? Answer Yes or No."""
-
-_EXPERTS = {"sql": "SQL", "bash": "Linux shell"}
-VERIFIER_RESULT_CHARS = 700
 
 SUMMARY = """Task: {task}
 
@@ -93,57 +70,8 @@ def proposal_messages(
     return [SystemMessage(system), HumanMessage(body)]
 
 
-def repair_messages(
-    task: str,
-    context: str,
-    steps: Sequence[dict],
-    language: str,
-    note: str | None = None,
-    avoid: Sequence[str] = (),
-) -> list[BaseMessage]:
-    """Messages asking for a corrected action after the last one (``steps[-1]``) failed.
-
-    The failed action and its output (the error, and any hint the environment added) are shown
-    as a failure to correct, not as the last step of a trajectory to continue: a small model
-    shown its own failed action as "Action 1" mostly repeats it. Earlier steps, if any, are shown
-    as the trajectory so far; ``note`` is the environment's word on what can run (e.g. "The
-    database is read-only: only SELECT works."). The system prompt leaves out SUBMIT: after a
-    failure there is no result to submit.
-    """
-    word = _WORDS.get(language, "action")
-    system = REPAIR_SYSTEM.format(
-        language=language, place=_NAMES.get(language, language + " environment"), word=word
-    )
-    *earlier, failed = steps
-    body = f"Context:\n{context}\n\nTask: {task}\n\n"
-    if earlier:
-        body += f"{format_trajectory(earlier, language)}\n\n"
-    output = failed["observation"]["output"]
-    body += f"This {word} failed:\n```{language}\n{failed['action']}\n```\n{output}\n\n"
-    if avoid:
-        listed = "\n".join(f"- {a}" for a in avoid)
-        plural = "queries" if word == "query" else word + "s"
-        body += f"These {plural} were already proposed; give a different one:\n{listed}\n\n"
-    body += f"Write a corrected {word} for the task." + (f" {note}" if note else "")
-    return [SystemMessage(system), HumanMessage(body)]
-
-
 def critic_messages(task: str, steps: Sequence[dict], language: str) -> list[BaseMessage]:
     return [HumanMessage(CRITIC.format(task=task, trajectory=format_trajectory(steps, language)))]
-
-
-def verifier_messages(
-    task: str, context: str, action: str, result: str, language: str
-) -> list[BaseMessage]:
-    """Messages asking whether one action's result answers the task (a Yes/No reply)."""
-    if len(result) > VERIFIER_RESULT_CHARS:
-        result = result[:VERIFIER_RESULT_CHARS] + " ..."
-    word = _WORDS.get(language, "action").capitalize()
-    body = VERIFIER.format(
-        context=context, task=task, word=word, language=language, action=action, result=result
-    )
-    expert = _EXPERTS.get(language, language)
-    return [SystemMessage(f"You are an expert {expert} user."), HumanMessage(body)]
 
 
 def summary_messages(task: str, action: str, result: str, language: str) -> list[BaseMessage]:

@@ -11,15 +11,8 @@ P_LLM rules (``SlinvitConfig.p_llm``):
 A sample without a usable action (no code block, a refusal, garbage) is counted in the
 denominator but proposes nothing. A sample that repeats the action that just ran counts as
 ``SUBMIT`` (``repeat_means_submit``): running it again adds no information, and small models
-re-state their answer this way instead of submitting. With ``repair_failed``, a sample that
-repeats an action which *failed* (an error, a refusal, a timeout; the last one or any earlier
-one) proposes nothing instead: running it again cannot succeed, and submitting on a failure
-leaves no answer; and the request itself asks for a corrected action
-(:func:`~langgraph_slinvit.prompts.repair_messages`: the failed action and its error shown as a
-failure, with the environment's ``repair_note``), since a small model shown its failed action
-as the last step of a trajectory mostly repeats it. If fewer than k distinct actions come back,
-one more request asks for actions different from those seen (and from the failed ones), pooled
-into the same counts.
+re-state their answer this way instead of submitting. If fewer than k distinct actions come
+back, one more request asks for actions different from those seen, pooled into the same counts.
 
 With a finite action set (``choices``, an environment's ``legal_actions()``), every reply is
 mapped onto the legal action it names (:func:`action_of`: a fenced or bare action equal to one,
@@ -37,7 +30,7 @@ from dataclasses import asdict, dataclass
 
 from langgraph_slinvit.budget import Budget, BudgetExhausted
 from langgraph_slinvit.policy import Policy, Sample
-from langgraph_slinvit.prompts import SUBMIT, proposal_messages, repair_messages
+from langgraph_slinvit.prompts import SUBMIT, proposal_messages
 
 _FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[^\n]*\n(.*?)(?:```|\Z)", re.DOTALL)
 _SQL_START = re.compile(
@@ -154,18 +147,15 @@ def candidates_from_samples(
     total: int | None = None,
     last_action: str | None = None,
     choices: Sequence[str] | None = None,
-    failed_actions: Sequence[str] = (),
 ) -> list[Candidate]:
     """Group samples by normalised action and compute P_LLM; most probable first.
 
-    A sample equal to ``last_action`` (the action that just ran) counts as ``SUBMIT``, and one
-    equal to any of ``failed_actions`` proposes nothing (it stays in the denominator); with
+    A sample equal to ``last_action`` (the action that just ran) counts as ``SUBMIT``; with
     ``choices`` each sample counts as the legal action it names (:func:`action_of`), and one
     naming none, or ``SUBMIT``, proposes nothing: such an environment ends its episodes itself
     (``Observation.terminal``), so stopping early could only give up.
     """
     repeat = normalize(last_action) if last_action else None
-    failed = {normalize(a) for a in failed_actions}
     use_logprob = rule == "logprob" or (
         rule == "auto" and samples and all(s.mean_logprob is not None for s in samples)
     )
@@ -176,8 +166,6 @@ def candidates_from_samples(
         if action is None or (choices is not None and action not in choices):
             continue  # with a finite set only its legal actions are candidates (no SUBMIT)
         key = normalize(action)
-        if key in failed:
-            continue
         if key == repeat:
             action = key = SUBMIT
         prob = sample.token_probability if use_logprob else None
@@ -206,76 +194,30 @@ def propose(
     budget: Budget,
     repeat_means_submit: bool = True,
     choices: Sequence[str] | None = None,
-    repair_failed: bool = False,
-    repair_note: str | None = None,
-    exclude: Sequence[str] = (),
 ) -> list[Candidate]:
     """Up to ``k`` distinct candidate actions for the state reached by ``steps``.
 
     ``choices``: the legal actions when the action set is finite (see the module docstring).
-    ``repair_failed``: after a failed last action, ask for a corrected one, and a repeat of it
-    is no candidate; ``repair_note`` is the environment's note for that request (module
-    docstring). ``exclude``: actions that already failed in forks of this state
-    (``SlinvitConfig.resample_failed``): a sample proposing one proposes nothing. They are not
-    named in the request: a small model shown a query tends to copy it.
     """
     last = steps[-1].get("action") if steps and repeat_means_submit else None
-    failed = failed_last_action(steps) if repair_failed else None
     if choices is not None:
-        last = failed = None  # a puzzle move may rightly repeat (pick up, put down, pick up again)
-    elif failed:
-        last = None
-    # with repair_failed, no failed real action of the trajectory is a candidate again
-    dead = failed_actions(steps) if repair_failed and choices is None else []
-    excluded = [*dead, *exclude]
-
-    def request(avoid: Sequence[str] = ()) -> list:
-        if failed:
-            ran = [s for s in steps if s.get("action")]  # a step that proposed nothing ran nothing
-            return repair_messages(task, context, ran, language, repair_note, avoid)
-        return proposal_messages(task, context, steps, language, avoid)
-
-    samples = policy.sample(request(), n, budget)
-    candidates = candidates_from_samples(
-        samples, language, rule, last_action=last, choices=choices, failed_actions=excluded
-    )
+        last = None  # a puzzle move may rightly repeat (pick up, put down, pick up again)
+    samples = policy.sample(proposal_messages(task, context, steps, language), n, budget)
+    candidates = candidates_from_samples(samples, language, rule, last_action=last, choices=choices)
     if choices is not None:
-        seen = {c.action for c in candidates} | set(exclude)
+        seen = {c.action for c in candidates}
         fill = [Candidate(action=c, p_llm=0.0, count=0) for c in choices if c not in seen]
         return [*candidates, *fill][:k]
     if len(candidates) < k:
         avoid = [c.action for c in candidates if not c.is_submit]
-        avoid += dead
         try:
-            more = policy.sample(request(avoid), n, budget)
+            more = policy.sample(
+                proposal_messages(task, context, steps, language, avoid), n, budget
+            )
         except BudgetExhausted:
             more = []  # keep what the first request gave
-        candidates = candidates_from_samples(
-            [*samples, *more], language, rule, last_action=last, failed_actions=excluded
-        )
+        candidates = candidates_from_samples([*samples, *more], language, rule, last_action=last)
     return candidates[:k]
-
-
-def failed_last_action(steps: Sequence[dict]) -> str | None:
-    """The last real action when it failed (an error, a refusal, a timeout), else None.
-
-    A step that ran nothing (the model proposed no usable action) is passed over: the last
-    action that ran is still the one to repair.
-    """
-    ran = [s for s in steps if s.get("action")]
-    if not ran:
-        return None
-    return str(ran[-1]["action"]) if is_failure(ran[-1].get("observation") or {}) else None
-
-
-def failed_actions(steps: Sequence[dict]) -> list[str]:
-    """Every distinct real action of ``steps`` that failed, in the order they ran."""
-    out: list[str] = []
-    for s in steps:
-        action = s.get("action")
-        if action and is_failure(s.get("observation") or {}) and action not in out:
-            out.append(str(action))
-    return out
 
 
 def is_failure(observation: dict) -> bool:

@@ -3,13 +3,9 @@
     propose   k distinct candidate actions a with P_LLM(a|s)           (proposal.propose)
     expand    breadth-first to depth N in forks of the environment     (expand_paths)
     roll out  M rollouts of the LLM policy from each leaf, in forks    (rollout_values)
-    verify    optionally, the LLM's log-odds that each distinct result answers (verify_results)
     score     lam * sum_i P_LLM(a_i|s_i) + V_hat(leaf)                 (score_paths)
     select    the best path: its end state is the sub-goal            (select_best)
     go on?    with stop_when="no_gain", only if it beats a step in hand  (improves_on)
-
-With ``resample_failed``, a decision whose every candidate failed in its fork proposes again
-(fresh samples; the failed actions are no candidates) before anything runs for real (``decide``).
 
 ``evaluate_candidate`` is the work of one branch (one first action): the LangGraph layer runs one
 branch per candidate in parallel with ``Send``; :func:`decide` runs them one after another. Every
@@ -25,17 +21,11 @@ from typing import Any
 
 from langgraph_slinvit.budget import Budget, BudgetExhausted
 from langgraph_slinvit.config import SlinvitConfig
-from langgraph_slinvit.envs.base import Environment, Observation, legal_actions_of, repair_note_of
+from langgraph_slinvit.envs.base import Environment, Observation, legal_actions_of
 from langgraph_slinvit.policy import Policy
 from langgraph_slinvit.prompts import SUBMIT, proposal_messages
 from langgraph_slinvit.proposal import Candidate, action_of, is_failure, normalize, propose
-from langgraph_slinvit.value import (
-    ValueContext,
-    ValueHook,
-    critic_value,
-    terminal_value,
-    verifier_value,
-)
+from langgraph_slinvit.value import ValueContext, ValueHook, critic_value, terminal_value
 
 
 @dataclass
@@ -135,10 +125,9 @@ def propose_here(
     steps: Sequence[dict],
     budget: Budget,
     choices: Sequence[str] | None,
-    exclude: Sequence[str] = (),
 ) -> list[Candidate]:
-    """``propose`` for the state reached by ``steps`` in ``env`` with the config's k, N, P_LLM
-    rule and repair settings: the one proposal call the graph and the plain-Python search share."""
+    """``propose`` for the state reached by ``steps`` in ``env`` with the config's k, n and
+    P_LLM rule: the one proposal call the graph and the plain-Python search share."""
     return propose(
         policy,
         task=task,
@@ -151,9 +140,6 @@ def propose_here(
         budget=budget,
         repeat_means_submit=config.repeat_means_submit,
         choices=choices,
-        repair_failed=config.repair_failed,
-        repair_note=repair_note_of(env),
-        exclude=exclude,
     )
 
 
@@ -341,59 +327,23 @@ def evaluate_candidate(
     return results
 
 
-def verify_results(
-    policy: Policy,
-    state: SearchState,
-    paths: Sequence[dict],
-    language: str,
-    budget: Budget,
-) -> dict[str, float]:
-    """The verifier's log-odds (``value.verifier_value``) for each distinct result the paths'
-    rollouts reach, keyed by its signature: one request per result, shown with the action that
-    produced it (the first path reaching it). Results without a signature (errors, empty
-    results, oracle or rule values) are not verified. Stops when the budget runs out; results
-    left unverified get no verifier term."""
-    verified: dict[str, float] = {}
-    for path in paths:
-        for rollout in path["rollouts"]:
-            sig = rollout["signature"]
-            if not sig or sig in verified or not rollout["actions"]:
-                continue
-            try:
-                verified[sig] = verifier_value(
-                    policy, state.task, state.context, rollout["actions"][-1],
-                    rollout["output"], language, budget,
-                )  # fmt: skip
-            except BudgetExhausted:
-                return verified
-    return verified
-
-
-def score_paths(
-    paths: Sequence[dict], config: SlinvitConfig, verified: dict[str, float] | None = None
-) -> list[dict]:
+def score_paths(paths: Sequence[dict], config: SlinvitConfig) -> list[dict]:
     """``lam * sum P_LLM + V_hat`` for every path (dicts as made by ``PathResult.to_dict``).
 
-    The Monte-Carlo V_hat is the mean over a path's rollouts of ``value + w * agreement``, plus
-    ``verifier_weight`` times the verifier's log-odds for the rollout's result when
-    ``verified`` (from :func:`verify_results`) has one.
-    Agreement (``config.agreement_basis``): ``samples`` = the policy's probability mass on the
-    paths with a rollout reaching the same result (each path weighted by the product of its
-    P_LLM, normalised over all paths, itself included); ``paths`` = the share of the *other*
-    paths reaching it (rollouts of one path are not independent evidence). Oracle and rule
-    values carry no signature, so they get no agreement term.
+    The Monte-Carlo V_hat is the mean over a path's rollouts of ``value + w * agreement``, where
+    agreement is the policy's probability mass on the paths with a rollout reaching the same
+    result (each path weighted by the product of its P_LLM, normalised over all paths, itself
+    included), so a result every sample proposes has agreement 1 (execution-based
+    self-consistency). Oracle and rule values carry no signature, so they get no agreement term.
     """
-    verified = verified or {}
     reached = [{r["signature"] for r in p["rollouts"] if r["signature"]} for p in paths]
-    agreement = _agreement_by_mass if config.agreement_basis == "samples" else _agreement_by_paths
     scored = []
     for i, path in enumerate(paths):
         values = []
         for r in path["rollouts"]:
             sig = r["signature"]
-            agree = agreement(i, sig, reached, paths) if sig else 0.0
-            verifier = config.verifier_weight * verified.get(sig, 0.0) if sig else 0.0
-            values.append(r["value"] + config.agreement_weight * agree + verifier)
+            agree = _agreement_by_mass(i, sig, reached, paths) if sig else 0.0
+            values.append(r["value"] + config.agreement_weight * agree)
         monte_carlo = sum(values) / len(values) if values else 0.0
         critic = path.get("critic")
         if critic is None:
@@ -408,12 +358,6 @@ def score_paths(
              "score": round(prior + v_hat, 4)}
         )  # fmt: skip
     return scored
-
-
-def _agreement_by_paths(i: int, sig: str, reached: list[set], paths: Sequence[dict]) -> float:
-    others = len(paths) - 1
-    same = sum(1 for j, sigs in enumerate(reached) if j != i and sig in sigs)
-    return same / others if others > 0 else 0.0
 
 
 def _agreement_by_mass(i: int, sig: str, reached: list[set], paths: Sequence[dict]) -> float:
@@ -440,25 +384,13 @@ def values_first_step(path: dict, steps_before: int) -> bool:
     return all(len(r["actions"]) <= steps_before + 1 for r in path["rollouts"])
 
 
-def improves_on(best: dict, steps: Sequence[dict], *, failures_held: bool = True) -> bool:
+def improves_on(best: dict, steps: Sequence[dict]) -> bool:
     """True when the chosen path's V_hat is above the value of every result in hand: the real
     steps whose decision valued the state they reached (``value_here``). A value of a state
     further ahead (depth > 1, or rollouts past the leaf) is not in hand: reaching it is what
-    the next steps do. With ``failures_held=False`` a failed step is no result in hand
-    (``SlinvitConfig.repair_failed``)."""
-    held = [
-        s["value"]
-        for s in steps
-        if s.get("value_here")
-        and s.get("value") is not None
-        and (failures_held or not is_failure(s.get("observation") or {}))
-    ]
+    the next steps do."""
+    held = [s["value"] for s in steps if s.get("value_here") and s.get("value") is not None]
     return not held or best["v_hat"] > max(held)
-
-
-def all_failed(paths: Sequence[dict]) -> bool:
-    """True when there are paths and the first action of every one failed in its fork."""
-    return bool(paths) and all(p.get("failed") for p in paths)
 
 
 def decide(
@@ -469,34 +401,16 @@ def decide(
     budget: Budget,
     hooks: Hooks | None = None,
 ) -> tuple[dict | None, list[dict]]:
-    """One full SLINVIT decision without LangGraph: the chosen path and every scored path
-    (of the last round, when ``config.resample_failed`` proposed again after failures)."""
+    """One full SLINVIT decision without LangGraph: the chosen path and every scored path."""
     hooks = hooks or Hooks()
-    tried: list[str] = []
+    candidates = propose_here(
+        policy, real_env, config, task=state.task, context=state.context, steps=state.steps,
+        budget=budget, choices=legal_actions_of(real_env),
+    )  # fmt: skip
     paths: list[dict] = []
-    for round_ in range(config.resample_failed + 1):
-        try:
-            candidates = propose_here(
-                policy.reseeded(round_), real_env, config, task=state.task,
-                context=state.context, steps=state.steps, budget=budget,
-                choices=legal_actions_of(real_env), exclude=tried,
-            )  # fmt: skip
-        except BudgetExhausted:
-            if not round_:
-                raise
-            break  # no budget for another round: decide among the failed candidates
-        if round_ and not candidates:
-            break  # nothing new was proposed: decide among the failed candidates
-        paths = []
-        for cand, share in zip(candidates, budget.split(len(candidates)), strict=True):
-            paths += [p.to_dict() for p in evaluate_candidate(
-                real_env, policy, state, cand, config, share, hooks)]  # fmt: skip
-            budget.record(**share.spent)
-        if not all_failed(paths):
-            break
-        tried += [p["actions"][0] for p in paths]  # every candidate failed: propose again
-    verified = {}
-    if config.verifier_weight > 0 and hooks.oracle_reward is None:
-        verified = verify_results(policy, state, paths, real_env.language, budget)
-    scored = score_paths(paths, config, verified)
+    for cand, share in zip(candidates, budget.split(len(candidates)), strict=True):
+        paths += [p.to_dict() for p in evaluate_candidate(
+            real_env, policy, state, cand, config, share, hooks)]  # fmt: skip
+        budget.record(**share.spent)
+    scored = score_paths(paths, config)
     return select_best(scored), scored

@@ -45,10 +45,6 @@ class SlinvitState(OutputState, total=False):
     """The search tree as plain nodes ``{"id", "parent", ...}`` keyed by id."""
     started_at: float
     done: bool
-    round: int
-    """Extra proposal rounds of the current decision so far (``SlinvitConfig.resample_failed``)."""
-    tried: list[str]
-    """First actions that failed in their forks in earlier rounds of the current decision."""
 
 
 class BranchState(TypedDict):

@@ -9,13 +9,11 @@ Three sources, in the order they are preferred:
 3. The environment's execution feedback (``Environment.feedback_value``: errors, empty results,
    exit codes), to which the search adds agreement between independent rollouts.
 
-An LLM critic (``critic_value``) can replace or be averaged with the Monte-Carlo estimate, and
-an LLM verifier (``verifier_value``) can add its log-odds that a result answers the task.
+An LLM critic (``critic_value``) can replace or be averaged with the Monte-Carlo estimate.
 """
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -23,7 +21,7 @@ from dataclasses import dataclass
 from langgraph_slinvit.budget import Budget
 from langgraph_slinvit.envs.base import Environment, Observation
 from langgraph_slinvit.policy import Policy
-from langgraph_slinvit.prompts import critic_messages, verifier_messages
+from langgraph_slinvit.prompts import critic_messages
 
 
 @dataclass
@@ -91,35 +89,3 @@ def critic_value(
     reply = policy.sample(critic_messages(task, steps, language), 1, budget, temperature=0.0)
     score = parse_critic_score(reply[0].text if reply else "")
     return 0.0 if score is None else score
-
-
-VERIFIER_CLIP = 4.0
-"""Bound of the verifier's log-odds, so one confident token cannot outweigh every other term."""
-
-
-class VerifierUnavailableError(RuntimeError):
-    """The model endpoint returned no log-probabilities, which the verifier value needs."""
-
-
-def verifier_value(
-    policy: Policy,
-    task: str,
-    context: str,
-    action: str,
-    result: str,
-    language: str,
-    budget: Budget,
-) -> float:
-    """The LLM's log-odds, log(P(Yes) / P(No)), that ``action``'s result answers the task,
-    read from the first token of one greedy reply and clipped to +-``VERIFIER_CLIP``."""
-    p_yes = policy.yes_probability(
-        verifier_messages(task, context, action, result, language), budget
-    )
-    if p_yes is None:
-        raise VerifierUnavailableError(
-            "verifier_weight > 0 needs a model endpoint that returns top log-probabilities "
-            "(OpenAI-compatible logprobs and top_logprobs); set verifier_weight=0 for this model"
-        )
-    if p_yes <= 0.0 or p_yes >= 1.0:
-        return VERIFIER_CLIP if p_yes >= 1.0 else -VERIFIER_CLIP
-    return max(-VERIFIER_CLIP, min(VERIFIER_CLIP, math.log(p_yes / (1.0 - p_yes))))

@@ -1,4 +1,4 @@
-"""Two probes of the local model on InterCode-SQL, behind docs/benchmark-history.md (session 10).
+"""Probes of the local model and of recorded InterCode-SQL runs (docs/benchmark-history.md).
 
 ``judge``: can the model *choose* the right query among candidates from their results? For every
 task on which the recorded non-oracle runs answered with both right and wrong queries, the
@@ -6,16 +6,6 @@ distinct answers are run again (read-only) and shown to the model with the quest
 schema, in their order and reversed; it is asked for the number of the right one (8 votes at
 temperature 0.8, and one greedy reply). Prints how many votes pick a right query against the
 share a uniform pick would get.
-
-``yes-no``: the same options one at a time: "Does this result correctly answer the task?",
-and the probability of "Yes" against "No" in the first token of the greedy reply. Prints, over
-every (right, wrong) pair of one task, how often the right answer gets the higher P(Yes).
-
-``join-hint``: does naming the foreign-key joins next to the schema hint let the model repair
-its failed query? On the tasks where a recorded run's first query failed, the repair prompt
-(``prompts.repair_messages``) is sampled 8 times with and without a line ``Joins: A.x = B.y;
-...`` for the tables the query and its hint name; every reply is run and compared with the
-gold result.
 
 ``first-result`` (no model): what ``stop_when="first_result"`` would have answered in each
 recorded run: every episode cut after its first real query that did not fail, replayed in a
@@ -29,8 +19,6 @@ another order, the same columns in another order, or other rows.
 
     python tools/probe_sql.py failures --results docs/bench-results.sqlite
     python tools/probe_sql.py judge --results docs/bench-results.sqlite
-    python tools/probe_sql.py yes-no --results docs/bench-results.sqlite
-    python tools/probe_sql.py join-hint --results docs/bench-results.sqlite --config 5cdd6aba994a
     python tools/probe_sql.py first-result --results docs/bench-results.sqlite
 """
 
@@ -47,11 +35,8 @@ from langchain_core.messages import HumanMessage, SystemMessage
 
 from langgraph_slinvit.bench.core import BenchTask
 from langgraph_slinvit.bench.suites.sql import SqlSuite
-from langgraph_slinvit.budget import Budget
 from langgraph_slinvit.local import local_chat_model
-from langgraph_slinvit.policy import Policy
-from langgraph_slinvit.prompts import repair_messages, verifier_messages
-from langgraph_slinvit.proposal import action_of, is_failure
+from langgraph_slinvit.proposal import is_failure
 
 VOTES = 8
 MAX_RESULT_CHARS = 700
@@ -174,86 +159,6 @@ def judge(suite: SqlSuite, results: str, seed: int) -> None:
     )
 
 
-def yes_no(suite: SqlSuite, results: str) -> None:
-    # the verifier value's own prompt and P(Yes) (prompts.verifier_messages, Policy.yes_probability)
-    policy = Policy(local_chat_model(temperature=0.0), want_logprobs=False)
-    budget = Budget(llm_calls=10**6, tokens=10**9, deadline=float("inf"))
-    ordered = ties = pairs = 0
-    for task, context, options in mixed_options(suite, results):
-        scored = []
-        for query, output, right in options:
-            messages = verifier_messages(task.text, context, query, output, "sql")
-            scored.append((policy.yes_probability(messages, budget), right))
-        for p_right, _ in (x for x in scored if x[1]):
-            for p_wrong, _ in (x for x in scored if not x[1]):
-                pairs += 1
-                ordered += p_right > p_wrong
-                ties += p_right == p_wrong
-        print(f"{task.task_id}: " + ", ".join(
-            f"{p:.2f}{'+' if right else '-'}" for p, right in scored), flush=True)  # fmt: skip
-    print(
-        f"{pairs} (right, wrong) pairs within tasks: right answer's P(Yes) higher in "
-        f"{ordered}, tied in {ties}; AUC {(ordered + ties / 2) / max(pairs, 1):.2f}"
-    )
-
-
-def foreign_keys(path: str) -> list[tuple[str, str, str, str]]:
-    """``(table, column, referenced table, referenced column)`` of a SQLite file."""
-    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    links = []
-    for (table,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'"):
-        for row in db.execute(f'PRAGMA foreign_key_list("{table}")'):
-            links.append((table, row[3], row[2], row[4]))
-    return links
-
-
-def join_line(query: str, output: str, links: list[tuple[str, str, str, str]]) -> str:
-    """The joins of the tables that ``query`` reads and that its schema hint names."""
-    used = {t.lower() for t in re.findall(r"(?:FROM|JOIN)\s+([\w\"]+)", query, re.I)}
-    for named in re.findall(r"in tables? ([\w, ]+)\.", output):
-        used |= {t.strip().lower() for t in named.split(",")}
-    related = [link for link in links if {link[0].lower(), link[2].lower()} & used]
-    return "Joins: " + "; ".join(f"{a}.{b} = {c}.{d}" for a, b, c, d in related) + "."
-
-
-def join_hint(suite: SqlSuite, results: str, config: str, seed: int) -> None:
-    db = sqlite3.connect(f"file:{results}?mode=ro", uri=True)
-    runs = db.execute(
-        "SELECT task_id, actions FROM results WHERE suite = 'intercode-sql' AND config_hash = ?",
-        (config,),
-    ).fetchall()
-    tasks = {t.task_id: t for t in suite.tasks()}
-    model = local_chat_model(temperature=0.8, max_tokens=256, n=VOTES, parallel=VOTES, seed=seed)
-    for task_id, actions in sorted(runs):
-        task, first = tasks[task_id], (json.loads(actions) or [None])[0]
-        if first is None:
-            continue
-        env = suite.make_env(task)
-        try:
-            observation = env.step(first)  # read-only environment
-            context, note = env.describe(), env.repair_note()
-        finally:
-            env.close()
-        if observation.ok:
-            continue
-        gold = sorted(map(str, suite.gold_rows(task.raw) or []))
-        sqlite_file = suite.url(task.raw.db).removeprefix("sqlite:///")
-        joins = join_line(first, observation.output, foreign_keys(sqlite_file))
-        for label, extra in (("without joins", ""), ("with joins", "\n" + joins)):
-            failed = {"action": first,
-                      "observation": {**observation.to_dict(),
-                                      "output": observation.output + extra}}  # fmt: skip
-            messages = repair_messages(task.text, context, [failed], "sql", note)
-            outcome = Counter()
-            for generation in model.generate([messages]).generations[0]:
-                action = action_of(generation.text, "sql")
-                rows = suite.fetch_rows(task.raw.db, action) if action else None
-                outcome["error" if rows is None else
-                        "right" if sorted(map(str, rows)) == gold else "wrong"] += 1  # fmt: skip
-            print(f"{task_id} {label}: {dict(sorted(outcome.items()))}", flush=True)
-        print(f"  {joins}", flush=True)
-
-
 def first_result(suite: SqlSuite, results: str, min_tasks: int = 30) -> None:
     tasks = {t.task_id: t for t in suite.tasks()}
     db = sqlite3.connect(f"file:{results}?mode=ro", uri=True)
@@ -290,11 +195,8 @@ def first_result(suite: SqlSuite, results: str, min_tasks: int = 30) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "probe", choices=["failures", "judge", "yes-no", "join-hint", "first-result"]
-    )
+    parser.add_argument("probe", choices=["failures", "judge", "first-result"])
     parser.add_argument("--results", default="docs/bench-results.sqlite")
-    parser.add_argument("--config", default="5cdd6aba994a", help="join-hint: the run to read")
     parser.add_argument("--seed", type=int, default=0, help="sampling seed")
     args = parser.parse_args()
     suite = SqlSuite()
@@ -303,12 +205,8 @@ def main() -> None:
             failures(suite, args.results)
         elif args.probe == "judge":
             judge(suite, args.results, args.seed)
-        elif args.probe == "first-result":
-            first_result(suite, args.results)
-        elif args.probe == "yes-no":
-            yes_no(suite, args.results)
         else:
-            join_hint(suite, args.results, args.config, args.seed)
+            first_result(suite, args.results)
     finally:
         suite.close()
 

@@ -18,10 +18,6 @@ Optional: an environment with a finite action set (a puzzle) may define
 mapped onto those actions (a reply in prose that names one counts as that action), and when the
 model proposes fewer than k of them the rest are filled from the legal actions with P_LLM 0,
 as the reference code ranks all legal actions (:func:`legal_actions_of`).
-
-Optional: ``repair_note() -> str | None``, one sentence on what can run here (the SQL
-environment says when it is read-only), added to the request for a corrected action after a
-failure (``SlinvitConfig.repair_failed``; :func:`repair_note_of`).
 """
 
 from __future__ import annotations
@@ -102,10 +98,7 @@ def legal_actions_of(env: Environment) -> list[str] | None:
     return list(legal()) if callable(legal) else None
 
 
-def repair_note_of(env: Environment) -> str | None:
-    """The environment's note for a corrected action (``repair_note()``), or None."""
-    note = getattr(env, "repair_note", None)
-    return note() if callable(note) else None
+
 
 
 def truncate(text: str, limit: int) -> str:

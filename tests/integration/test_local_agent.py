@@ -15,10 +15,8 @@ import pytest
 from langgraph_slinvit import cli
 from langgraph_slinvit.demo import (
     DEMO_ANSWER,
-    DEMO_QUESTION,
     DEMO_SHELL_TASK,
     demo_workspace,
-    write_demo_database,
 )
 from langgraph_slinvit.envs.base import Observation
 
@@ -94,29 +92,3 @@ class _FirstForksFail:
                 return Observation(output="Error: made to fail", ok=False, error="made to fail")
 
         return Failing()
-
-
-def test_resample_failed_asks_the_real_model_again_before_acting(tmp_path: Path) -> None:
-    # the one candidate of the first round fails in its fork: the real model is asked again
-    # (the next seed) before anything runs, the failed query is no candidate of the new round,
-    # and the real action is the new round's choice, or the failed one if nothing new came
-    from langgraph_slinvit import SlinvitConfig, create_slinvit_agent
-    from langgraph_slinvit.envs import SQLEnvironment
-    from langgraph_slinvit.local import local_chat_model
-
-    db = write_demo_database(tmp_path / "shop.db")
-    cfg = SlinvitConfig(k=1, samples=4, rollouts=0, p_llm="agreement", seed=0, resample_failed=1,
-                        stop_when="first_result", summarize_answer=False)  # fmt: skip
-    with SQLEnvironment(f"sqlite:///{db}") as real:
-        env = _FirstForksFail(real, n=1)
-        agent = create_slinvit_agent(local_chat_model(temperature=0.8), env, config=cfg)
-        events = list(agent.stream({"messages": [("user", DEMO_QUESTION)]}, stream_mode="custom"))
-    assert len(env.failed) == 1
-    resampled = [e for e in events if e["type"] == "resample"]
-    assert len(resampled) == 1 and resampled[0]["failed"] == env.failed
-    rounds = [e["candidates"] for e in events if e["type"] == "candidates"]
-    assert len(rounds) == 2 and [c["action"] for c in rounds[0]] == env.failed
-    new = [c["action"] for c in rounds[1]]
-    assert env.failed[0] not in new
-    actions = [e["action"] for e in events if e["type"] == "action"]
-    assert actions == (new[:1] or env.failed)

@@ -63,30 +63,6 @@ def test_n_choices_with_token_logprobs(shared_server: LocalLlamaServer) -> None:
         assert "".join(t["token"] for t in content) == gen.message.content
 
 
-def test_the_verifier_reads_yes_and_no_from_the_real_endpoint(
-    shared_server: LocalLlamaServer,
-) -> None:
-    """The verifier value needs the server's top log-probabilities of the first token; the
-    1.5B model should also tell an answer from a non-answer on a question this plain."""
-    from langgraph_slinvit.budget import Budget
-    from langgraph_slinvit.policy import Policy
-    from langgraph_slinvit.value import verifier_value
-
-    policy = Policy(local_chat_model(temperature=0.0), want_logprobs=False)
-    budget = Budget(llm_calls=10, tokens=10**6, deadline=float("inf"))
-    context = "CREATE TABLE fruit (name TEXT, color TEXT);"
-    task = "How many fruits are there?"
-    right = verifier_value(
-        policy, task, context, "SELECT COUNT(*) FROM fruit", "COUNT(*)\n3", "sql", budget
-    )
-    wrong = verifier_value(
-        policy, task, context, "SELECT color FROM fruit", "color\nred\nyellow\ngreen", "sql",
-        budget,
-    )  # fmt: skip
-    assert budget.spent["llm_calls"] == 2
-    assert right > wrong
-
-
 def test_fenced_json_tool_call_from_the_model(shared_server: LocalLlamaServer) -> None:
     llm = local_chat_model(temperature=0.0, max_tokens=80)
     system = SystemMessage(

@@ -148,12 +148,10 @@ def test_graph_shape_snapshot(shop_db: Path) -> None:
             ("propose", "rollout:expand", True),
             ("propose", "respond", True),
             ("propose", "propose", True),
-            ("propose", "act", True),
             ("rollout:expand", "rollout:simulate", False),
             ("rollout:simulate", "score", False),
             ("score", "select", False),
-            ("select", "act", True),
-            ("select", "propose", True),
+            ("select", "act", False),
             ("act", "propose", True),
             ("act", "respond", True),
             ("respond", "__end__", False),
@@ -314,41 +312,23 @@ def _fails_twice_then_fixes(messages, n):
     return [fenced(WRONG)] * n
 
 
-@pytest.mark.parametrize("repair", [False, True])
-def test_repair_failed_asks_for_a_corrected_action_instead_of_submitting_an_error(
-    shop_db: Path, repair: bool
-) -> None:
+def test_a_repeated_error_counts_as_submit_and_ends_the_episode(shop_db: Path) -> None:
     out, model = _scripted_run(shop_db, _repeats_its_error_unless_asked_to_correct_it, k=2,
-                               stop_when="no_gain", repair_failed=repair)  # fmt: skip
+                               stop_when="no_gain")  # fmt: skip
     actions = [s["action"] for s in out["steps"]]
     asked = [str(c["messages"][-1].content) for c in model.calls]
-    if not repair:  # the repeats count as SUBMIT: the episode ends on the error
-        assert actions == [WRONG] and out["stop_reason"] == "submitted"
-        assert "Bob" not in out["answer"]
-        assert not any("failed:" in body for body in asked)
-    else:
-        assert actions == [WRONG, RIGHT] and out["stop_reason"] == "submitted"
-        assert out["answer_step"] == 1 and "Bob" in out["answer"]
-        # both requests of decision 2 (one distinct candidate < k=2) ask for a correction
-        assert sum("This query failed" in body for body in asked) == 2
+    assert actions == [WRONG] and out["stop_reason"] == "submitted"
+    assert "Bob" not in out["answer"]
+    assert not any("failed:" in body for body in asked)
 
 
-@pytest.mark.parametrize("repair", [False, True])
-def test_repair_failed_does_not_count_an_error_as_a_result_in_hand(
-    shop_db: Path, repair: bool
-) -> None:
+def test_no_gain_counts_an_error_as_a_result_in_hand(shop_db: Path) -> None:
     # decision 2's only candidate fails in its fork too (value 0, as the error in hand): no_gain
-    # stops there on its own, with nothing to answer; with repair_failed the error is no result
-    # in hand, so the agent goes on and decision 3 finds the fix
-    out, _ = _scripted_run(shop_db, _fails_twice_then_fixes, k=1, stop_when="no_gain",
-                           repair_failed=repair)  # fmt: skip
+    # stops there, with nothing to answer
+    out, _ = _scripted_run(shop_db, _fails_twice_then_fixes, k=1, stop_when="no_gain")
     actions = [s["action"] for s in out["steps"]]
-    if not repair:
-        assert actions == [WRONG] and out["stop_reason"] == "no_gain"
-        assert "Bob" not in out["answer"]
-    else:
-        assert actions == [WRONG, WRONG_TOO, RIGHT] and out["stop_reason"] == "submitted"
-        assert out["answer_step"] == 2 and "Bob" in out["answer"]
+    assert actions == [WRONG] and out["stop_reason"] == "no_gain"
+    assert "Bob" not in out["answer"]
 
 
 def test_first_result_answers_with_the_first_result_instead_of_exploring(shop_db: Path) -> None:
@@ -375,17 +355,6 @@ def test_first_result_counts_an_empty_result_as_a_result(shop_db: Path) -> None:
                                stop_when="first_result")  # fmt: skip
     assert len(out["steps"]) == 1 and out["steps"][0]["observation"]["empty"]
     assert out["stop_reason"] == "first_result" and len(model.calls) == 1
-
-
-def test_first_result_goes_on_after_failures_until_a_query_runs(shop_db: Path) -> None:
-    # two failed queries are no result: with repair_failed the agent goes on, and it stops on
-    # the fix without a fourth request (SUBMIT is never asked for)
-    out, model = _scripted_run(shop_db, _fails_twice_then_fixes, k=1, stop_when="first_result",
-                               repair_failed=True)  # fmt: skip
-    assert [s["action"] for s in out["steps"]] == [WRONG, WRONG_TOO, RIGHT]
-    assert out["stop_reason"] == "first_result"
-    assert out["answer_step"] == 2 and "Bob" in out["answer"]
-    assert len(model.calls) == 3
 
 
 def test_invalid_stop_rule_is_refused() -> None:
@@ -415,80 +384,8 @@ def _reset_fails_at_first() -> None:
     _fails_at_first.calls = 0
 
 
-def test_resample_failed_proposes_again_before_acting_on_a_failure(shop_db: Path) -> None:
-    # both candidates fail in their forks: the decision asks again, and only the query that
-    # runs is a real action (3 requests: the new round's one distinct query is fewer than k,
-    # so it asks once more, as every proposal does)
-    out, model = _scripted_run(shop_db, _fails_at_first, k=2, resample_failed=1, seed=7,
-                               stop_when="first_result")  # fmt: skip
-    assert [s["action"] for s in out["steps"]] == [RIGHT]
-    assert out["stop_reason"] == "first_result" and "Bob" in out["answer"]
-    assert len(model.calls) == 3 and out["usage"]["env_steps"] == 1
-    # the new round is the first request again, with the next seed: the failed queries are
-    # not shown (a small model copies what it is shown)
-    first, again = model.calls[0], model.calls[1]
-    assert again["messages"] == first["messages"]
-    assert (first["kwargs"]["seed"], again["kwargs"]["seed"]) == (7, 8)
-
-
-def test_resample_rounds_are_streamed_and_kept_in_the_tree(shop_db: Path) -> None:
-    cfg = SlinvitConfig(k=2, samples=4, rollouts=0, p_llm="agreement", summarize_answer=False,
-                        resample_failed=1, stop_when="first_result")  # fmt: skip
-    model = ScriptedChatModel(responder=_fails_at_first, calls=[])
-    with SQLEnvironment(f"sqlite:///{shop_db}") as env:
-        agent = create_slinvit_agent(model, env, config=cfg, checkpointer=InMemorySaver())
-        thread = {"configurable": {"thread_id": "resample"}}
-        events = [e for _, e in agent.stream({"messages": [("user", QUESTION)]}, thread,
-                                             stream_mode=["custom"])]  # fmt: skip
-        tree = agent.get_state(thread).values["tree"]
-    resampled = [e for e in events if e["type"] == "resample"]
-    assert len(resampled) == 1 and sorted(resampled[0]["failed"]) == sorted([WRONG, WRONG_TOO])
-    round_node = next(n for n in tree if n["kind"] == "round")
-    assert round_node["id"] == "d0.r1" and round_node["parent"] == "d0"
-    chosen = [n for n in tree if n.get("chosen")]
-    assert [n["actions"] for n in chosen] == [[RIGHT]] and chosen[0]["parent"] == "d0.r1"
-
-
-def test_without_resample_failed_a_failure_runs_for_real(shop_db: Path) -> None:
+def test_a_failure_in_every_fork_runs_for_real_when_it_is_the_best_path(shop_db: Path) -> None:
     out, _ = _scripted_run(shop_db, _fails_at_first, k=2,
                            stop_when="first_result")  # fmt: skip
     assert out["steps"][0]["action"] in (WRONG, WRONG_TOO)
     assert out["steps"][0]["observation"]["ok"] is False
-
-
-def test_resample_failed_acts_on_a_failure_when_its_rounds_are_spent(shop_db: Path) -> None:
-    # every round fails: after the one extra round the decision acts on its best failed path
-    replies = iter([fenced(WRONG), fenced("SELECT nothing FROM nowhere")])
-
-    def always_fails(messages, n):
-        return [next(replies)] * n
-
-    out, model = _scripted_run(shop_db, always_fails, k=1, resample_failed=1, horizon=1)
-    assert [s["action"] for s in out["steps"]] == ["SELECT nothing FROM nowhere"]
-    assert out["stop_reason"] == "horizon" and len(model.calls) == 2
-
-
-def test_resample_failed_acts_on_the_last_choice_when_nothing_new_comes(shop_db: Path) -> None:
-    # the second round proposes only the failed query again (no candidate): the decision acts
-    # on the first round's choice instead of proposing nothing
-    # (3 requests: the first round's, and the second round's two, both repeating WRONG)
-    out, model = _scripted_run(shop_db, lambda messages, n: [fenced(WRONG)] * n, k=1,
-                               resample_failed=2, horizon=1)  # fmt: skip
-    assert [s["action"] for s in out["steps"]] == [WRONG]
-    assert out["stop_reason"] == "horizon" and len(model.calls) == 3
-
-
-def test_decide_resamples_failed_candidates_too(shop_db: Path) -> None:
-    model = ScriptedChatModel(responder=_fails_at_first, calls=[])
-    cfg = SlinvitConfig(k=2, samples=4, rollouts=0, p_llm="agreement", resample_failed=1)
-    with SQLEnvironment(f"sqlite:///{shop_db}") as env:
-        state = SearchState(task=QUESTION, context=env.describe(), steps=[], horizon_left=3)
-        budget = Budget(llm_calls=10, tokens=10**6, deadline=float("inf"))
-        best, scored = decide(env, Policy(model), state, cfg, budget)
-    assert best is not None and best["actions"] == [RIGHT] and not best["failed"]
-    assert len(model.calls) == 3 and [p["actions"] for p in scored] == [[RIGHT]]
-
-
-def test_negative_resample_rounds_are_refused() -> None:
-    with pytest.raises(ValueError, match="resample_failed"):
-        SlinvitConfig(resample_failed=-1)

@@ -64,11 +64,11 @@ def test_knobs_reach_the_config(shop_db: Path, fake_model, monkeypatch) -> None:
     fake_model["model"] = scripted([fenced(RIGHT)])
     cli.main(["ask", "q", "--db", f"sqlite:///{shop_db}", "--k", "2", "--depth", "2",
               "--rollouts", "3", "--horizon", "4", "--lam", "0.25", "--max-llm-calls", "30",
-              "--stop-when", "no_gain", "--repair-failed", "--json"])  # fmt: skip
+              "--stop-when", "no_gain", "--json"])  # fmt: skip
     cfg = seen["cfg"]
     assert (cfg.k, cfg.depth, cfg.rollouts, cfg.horizon, cfg.lam, cfg.max_llm_calls) == (
         2, 2, 3, 4, 0.25, 30)  # fmt: skip
-    assert cfg.stop_when == "no_gain" and cfg.repair_failed
+    assert cfg.stop_when == "no_gain"
 
 
 def test_first_result_stop_rule_reaches_the_config(shop_db: Path, fake_model, monkeypatch) -> None:
@@ -79,15 +79,6 @@ def test_first_result_stop_rule_reaches_the_config(shop_db: Path, fake_model, mo
     cli.main(["ask", "q", "--db", f"sqlite:///{shop_db}", "--stop-when", "first_result",
               "--json"])  # fmt: skip
     assert seen["cfg"].stop_when == "first_result"
-
-
-def test_resample_failed_reaches_the_config(shop_db: Path, fake_model, monkeypatch) -> None:
-    seen = {}
-    real = cli._config
-    monkeypatch.setattr(cli, "_config", lambda args: seen.setdefault("cfg", real(args)))
-    fake_model["model"] = scripted([fenced(RIGHT)])
-    cli.main(["ask", "q", "--db", f"sqlite:///{shop_db}", "--resample-failed", "2", "--json"])
-    assert seen["cfg"].resample_failed == 2
 
 
 def test_local_server_gets_a_slot_per_sample(shop_db: Path, fake_model, monkeypatch) -> None:

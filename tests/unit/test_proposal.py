@@ -7,8 +7,6 @@ from langgraph_slinvit.prompts import SUBMIT
 from langgraph_slinvit.proposal import (
     action_of,
     candidates_from_samples,
-    failed_actions,
-    failed_last_action,
     match_choice,
     normalize,
     parse_action,
@@ -112,72 +110,6 @@ def test_repeating_the_last_action_counts_as_submit() -> None:
     assert normalize(plain[0].action) == "SELECT 1" and plain[0].count == 2
 
 
-def test_a_repeat_of_a_failed_action_is_no_candidate_with_repair_failed() -> None:
-    samples = [Sample(fenced("SELECT nope FROM t;")), Sample(fenced("SELECT nope FROM t")),
-               Sample("SUBMIT"), Sample(fenced("SELECT a FROM t"))]  # fmt: skip
-    cands = candidates_from_samples(
-        samples, "sql", "agreement", failed_actions=["SELECT nope FROM t"]
-    )
-    assert [(c.action, c.p_llm) for c in cands] == [(SUBMIT, 0.25), ("SELECT a FROM t", 0.25)]
-
-    failed = [{"action": "SELECT nope FROM t", "observation": {"output": "Error", "ok": False}}]
-    worked = [{"action": "SELECT nope FROM t", "observation": {"output": "1", "ok": True}}]
-    b = "SELECT b FROM t"
-
-    def ask(steps: list[dict], repair: bool) -> tuple[list, ScriptedChatModel]:
-        model = ScriptedChatModel(script=[[s.text for s in samples], [fenced(b)] * 4], calls=[])
-        cands = propose(Policy(model), task="t", context="c", steps=steps, language="sql", k=3,
-                        n=4, rule="agreement", budget=big_budget(), repair_failed=repair,
-                        repair_note="Only SELECT works.")
-        return [(c.action, c.p_llm) for c in cands], model  # fmt: skip
-
-    # after the failure both requests ask for a corrected query (the failure shown as such,
-    # with the note), its repeats are dropped, and the second request names it among the
-    # actions to avoid (the first gave fewer than k candidates)
-    found, model = ask(failed, repair=True)
-    assert found == [(b, 0.5), (SUBMIT, 0.125), ("SELECT a FROM t", 0.125)]
-    first, second = (str(c["messages"][-1].content) for c in model.calls)
-    assert "This query failed:\n```sql\nSELECT nope FROM t\n```\nError" in first
-    assert first.endswith("Write a corrected query for the task. Only SELECT works.")
-    assert "Action 1" not in first and "- SELECT nope FROM t" in second
-    # without the option, or after a success, the trajectory prompt and SUBMIT, as before
-    expected_before = [(b, 0.5), (SUBMIT, 0.375), ("SELECT a FROM t", 0.125)]
-    found, model = ask(failed, repair=False)
-    assert found == expected_before
-    assert "- SELECT nope" not in str(model.calls[1]["messages"][-1].content)
-    assert "Action 1" in str(model.calls[0]["messages"][-1].content)
-    assert ask(worked, repair=True)[0] == expected_before
-
-
-def test_repair_passes_over_a_step_that_ran_nothing_and_drops_every_failed_action() -> None:
-    # seen in the InterCode-SQL run: every sample repeated the failed query, so the decision
-    # ran nothing ("no usable action"), and the next one asked the trajectory prompt again
-    # and ran the failed query a second time; and with two failures the first came back
-    nope = {"output": "Error: no such column", "ok": False}
-    first = {"action": "SELECT x FROM t", "observation": nope}
-    nothing = {"action": "", "observation": {"output": "The model proposed no usable action.",
-                                             "ok": False, "error": "no action"}}  # fmt: skip
-    second = {"action": "SELECT y FROM t", "observation": nope}
-    assert failed_last_action([first, nothing]) == "SELECT x FROM t"
-    assert failed_actions([first, nothing, second, first]) == ["SELECT x FROM t", "SELECT y FROM t"]
-
-    def ask(steps: list[dict]) -> tuple[list[str], ScriptedChatModel]:
-        replies = [fenced("SELECT x FROM t"), fenced("SELECT y FROM t"), fenced("SELECT z FROM t")]
-        model = ScriptedChatModel(script=[replies, replies], calls=[])
-        cands = propose(Policy(model), task="t", context="c", steps=steps, language="sql", k=3,
-                        n=3, rule="agreement", budget=big_budget(), repair_failed=True)
-        return [c.action for c in cands], model  # fmt: skip
-
-    found, model = ask([first, nothing])
-    assert found == ["SELECT y FROM t", "SELECT z FROM t"]
-    asked = str(model.calls[0]["messages"][-1].content)
-    assert "This query failed:\n```sql\nSELECT x FROM t\n```" in asked
-    assert "no usable action" not in asked  # the step that ran nothing is not shown
-    found, model = ask([first, second])
-    assert found == ["SELECT z FROM t"]  # neither failed query is a candidate
-    assert "- SELECT x FROM t" in str(model.calls[1]["messages"][-1].content)
-
-
 def test_completion_tokens_count_every_choice() -> None:
     from langchain_core.messages import AIMessage
     from langchain_core.outputs import ChatGeneration
@@ -249,33 +181,6 @@ def test_a_finite_action_set_keeps_only_legal_candidates() -> None:
     ]
     cands = candidates_from_samples(samples, "text", "agreement", choices=LEGAL)
     assert [(c.action, c.p_llm) for c in cands] == [(LEGAL[0], 0.25)]
-
-
-def test_excluded_actions_are_no_candidates_and_are_not_shown() -> None:
-    # actions that failed in forks (resample_failed): a sample repeating one proposes nothing,
-    # and the first request does not name them (the second names the candidates, as always)
-    model = ScriptedChatModel(
-        script=[
-            [fenced("SELECT bad FROM t"), fenced("SELECT 2"), fenced("SELECT 2"), "x"],
-            [fenced("SELECT 3"), fenced("SELECT worse FROM t"), "x", "x"],
-        ],
-        calls=[],
-    )
-    cands = propose(
-        Policy(model), task="t", context="c", steps=[], language="sql", k=3, n=4,
-        rule="agreement", budget=big_budget(), exclude=["SELECT bad FROM t", "SELECT worse FROM t"],
-    )  # fmt: skip
-    assert [(c.action, c.p_llm) for c in cands] == [("SELECT 2", 0.25), ("SELECT 3", 0.125)]
-    first, second = (str(c["messages"][-1].content) for c in model.calls)
-    assert "SELECT bad" not in first and "different" not in first
-    assert "give a different one:\n- SELECT 2\n" in second and "SELECT bad" not in second
-    # a finite action set does not fill up with an excluded legal action
-    cands = propose(
-        Policy(ScriptedChatModel(script=[["no idea"] * 4], calls=[])), task="t", context="c",
-        steps=[], language="text", k=2, n=4, rule="agreement", budget=big_budget(),
-        choices=LEGAL, exclude=[LEGAL[0]],
-    )  # fmt: skip
-    assert [c.action for c in cands] == LEGAL[1:3]
 
 
 def test_reseeded_policy_moves_only_a_set_seed() -> None:

@@ -1,6 +1,4 @@
-from dataclasses import replace
 
-import pytest
 
 from langgraph_slinvit.config import SlinvitConfig
 from langgraph_slinvit.search import score_paths, select_best
@@ -29,22 +27,8 @@ def test_score_is_lambda_times_sum_p_plus_mean_value() -> None:
     assert scored["score"] == 0.9
 
 
-def test_agreement_by_paths_counts_other_paths_only() -> None:
-    cfg = SlinvitConfig(lam=0.0, agreement_weight=1.0, agreement_basis="paths")
-    paths = [
-        path(["a"], [0.3], [(1.0, "X"), (1.0, "X")]),
-        path(["b"], [0.3], [(1.0, "X")]),
-        path(["c"], [0.3], [(1.0, "Y"), (1.0, "Y")]),
-    ]
-    a, b, c = score_paths(paths, cfg)
-    assert a["v_hat"] == 1.5  # one of the two other paths reached X
-    assert b["v_hat"] == 1.5
-    assert c["v_hat"] == 1.0  # nobody else reached Y: same-path rollouts do not count
-
-
 def test_agreement_by_samples_is_the_policy_mass_reaching_the_result() -> None:
     cfg = SlinvitConfig(lam=0.0, agreement_weight=1.0)
-    assert cfg.agreement_basis == "samples"
     paths = [
         path(["a"], [0.5], [(1.0, "X")]),
         path(["b"], [0.25], [(1.0, "X")]),
@@ -56,20 +40,12 @@ def test_agreement_by_samples_is_the_policy_mass_reaching_the_result() -> None:
     # a result every sample proposed (one candidate) is full agreement, not none
     (alone,) = score_paths([path(["a"], [1.0], [(1.0, "X")])], cfg)
     assert alone["v_hat"] == 2.0
-    by_paths = replace(cfg, agreement_basis="paths")
-    (alone,) = score_paths([path(["a"], [1.0], [(1.0, "X")])], by_paths)
-    assert alone["v_hat"] == 1.0
     # depth-2 paths weigh by the product of their P_LLM; no mass at all counts paths equally
     deep = [path(["a", "b"], [0.5, 0.5], [(1.0, "X")]), path(["c", "d"], [0.5, 1.0], [(1.0, "Y")])]
     expected = [round(1 + 1 / 3, 4), round(1 + 2 / 3, 4)]
     assert [p["v_hat"] for p in score_paths(deep, cfg)] == expected
     flat = [path(["a"], [0.0], [(1.0, "X")]), path(["b"], [0.0], [(1.0, "Y")])]
     assert [p["v_hat"] for p in score_paths(flat, cfg)] == [1.5, 1.5]
-
-
-def test_unknown_agreement_basis_is_refused() -> None:
-    with pytest.raises(ValueError, match="agreement basis"):
-        SlinvitConfig(agreement_basis="votes")  # type: ignore[arg-type]
 
 
 def test_best_valued_path_wins_over_more_probable_one() -> None:

@@ -23,6 +23,12 @@ out of the recorded configuration at that value, so a published run keeps its ha
 command still resumes it), and recorded only when set otherwise."""
 
 
+RETIRED = {"agreement_basis": "samples"}
+"""Settings retired from ``SlinvitConfig``, recorded with the one behaviour the method keeps, so
+a published run keeps its hash. (``repair_failed``, ``verifier_weight`` and ``resample_failed``
+were retired too; recorded runs left them out at their off values, as ``ADDED_LATER`` says.)"""
+
+
 def agent_config(settings: BenchSettings) -> SlinvitConfig:
     """SLINVIT's configuration for a benchmark run (the shared budgets, no summary call)."""
     return replace(
@@ -41,7 +47,7 @@ def config(settings: BenchSettings) -> dict[str, Any]:
         for k, v in cfg.items()
         if k not in _NOT_RESULTS and not (k in ADDED_LATER and v == ADDED_LATER[k])
     }
-    return {**kept, "oracle": settings.oracle}
+    return {**kept, **RETIRED, "oracle": settings.oracle}
 
 
 def is_oracle(settings: BenchSettings) -> bool:
