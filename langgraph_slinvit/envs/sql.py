@@ -6,7 +6,9 @@ Isolation rules, enforced by the connections themselves:
   unless ``allow_writes=True``. A fork is an in-memory copy made with SQLite's backup API, as
   writable as its parent. ``ATTACH``, ``load_extension`` and ``PRAGMA writable_schema`` are
   refused by an authorizer on every connection (real and forks), so no statement reaches another
-  file.
+  file; so are ``fts3_tokenizer()`` (raw pointers) and ``PRAGMA locking_mode`` (``EXCLUSIVE``
+  would keep the user's file locked after the agent is done). Every action ends its
+  transaction, so ``BEGIN EXCLUSIVE`` holds no lock past the action.
 * **PostgreSQL**: every real statement runs in its own transaction, ``READ ONLY`` unless writes are
   allowed. A fork is a separate connection inside a transaction that is always rolled back; DDL
   is transactional there, so a rollout's ``DROP TABLE`` vanishes with the rollback.
@@ -73,6 +75,11 @@ class SQLEnvironmentError(RuntimeError):
     """Raised when the database cannot be opened (bad URL, missing file, unreachable server)."""
 
 
+# load_extension loads code; fts3_tokenizer returns and takes raw C pointers (when the library
+# was built with SQLITE_ENABLE_FTS3_TOKENIZER, as Debian's is): a pointer leak and a call target.
+_SQLITE_DENIED_FUNCTIONS = frozenset({"load_extension", "fts3_tokenizer"})
+
+
 def _sqlite_authorizer(action: int, arg1: Any, arg2: Any, _db: Any, _trigger: Any) -> int:
     if action in (sqlite3.SQLITE_ATTACH, sqlite3.SQLITE_DETACH):
         return sqlite3.SQLITE_DENY
@@ -80,9 +87,10 @@ def _sqlite_authorizer(action: int, arg1: Any, arg2: Any, _db: Any, _trigger: An
         "writable_schema",
         "query_only",
         "trusted_schema",
+        "locking_mode",  # EXCLUSIVE would keep the user's file locked after the agent is done
     }:
         return sqlite3.SQLITE_DENY
-    if action == sqlite3.SQLITE_FUNCTION and str(arg2).lower() == "load_extension":
+    if action == sqlite3.SQLITE_FUNCTION and str(arg2).lower() in _SQLITE_DENIED_FUNCTIONS:
         return sqlite3.SQLITE_DENY
     return sqlite3.SQLITE_OK
 

@@ -475,3 +475,51 @@ def test_postgres_read_only_role_blocks_server_side_effects() -> None:
 )
 def test_statement_start(sql: str, dialect: str, start: str) -> None:
     assert statement_start(sql, dialect) == start
+
+
+# --- SQLite: pointer functions and locks held past the action ---------------------------------
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_sqlite_fts3_tokenizer_is_unavailable(shop_db: Path, mode: str) -> None:
+    with place(f"sqlite:///{shop_db}", mode) as env:
+        obs = env.step("SELECT hex(fts3_tokenizer('simple'))")
+        assert not obs.ok, obs.output  # would print the address of a C struct
+        assert obs.refused or "not authorized" in (obs.error or obs.output)
+
+
+def _writer_can_write(path: Path) -> bool:
+    conn = sqlite3.connect(path, timeout=0.2)
+    try:
+        conn.execute("CREATE TABLE IF NOT EXISTS lock_probe (x)")
+        conn.execute("DROP TABLE lock_probe")
+        conn.commit()
+        return True
+    except sqlite3.OperationalError as exc:
+        assert "locked" in str(exc), exc
+        return False
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("allow_writes", [False, True])
+@pytest.mark.parametrize(
+    "statements",
+    [
+        ["PRAGMA locking_mode=EXCLUSIVE", "SELECT count(*) FROM orders"],
+        ["BEGIN EXCLUSIVE", "SELECT count(*) FROM orders"],
+        ["BEGIN IMMEDIATE"],
+    ],
+    ids=["locking_mode", "begin_exclusive", "begin_immediate"],
+)
+def test_sqlite_database_is_not_left_locked(
+    shop_db: Path, allow_writes: bool, statements: list[str]
+) -> None:
+    env = SQLEnvironment(f"sqlite:///{shop_db}", allow_writes=allow_writes, timeout=TIMEOUT)
+    try:
+        for statement in statements:
+            env.step(statement)
+        # the agent is done with this action (the environment stays open): the user may write
+        assert _writer_can_write(shop_db), f"{statements} left the database locked"
+    finally:
+        env.close()
