@@ -32,7 +32,7 @@ import sqlalchemy as sa
 
 from langgraph_slinvit.envs import SQLEnvironment
 from langgraph_slinvit.envs.base import Observation
-from langgraph_slinvit.envs.sql import statement_start
+from langgraph_slinvit.envs.sql import SQLEnvironmentError, statement_start
 from tests.integration.test_sql_isolation import (
     MARIADB_URL,
     PG_URL,
@@ -523,3 +523,83 @@ def test_sqlite_database_is_not_left_locked(
         assert _writer_can_write(shop_db), f"{statements} left the database locked"
     finally:
         env.close()
+
+
+# --- servers: file access, writing CTEs, forks ---------------------------------------------
+
+
+@pytest.mark.server_db
+@pytest.mark.parametrize("mode", ["real", "real_rw", "fork", "rw_fork"])
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "SELECT name FROM customers INTO OUTFILE '{path}'",
+        "SELECT name FROM customers INTO /* c */ DUMPFILE '{path}'",
+        "SELECT LOAD_FILE('/etc/hostname')",
+        "LOAD DATA INFILE '/etc/hostname' INTO TABLE customers",
+        "/*!SELECT 1 INTO OUTFILE '{path}' */",
+    ],
+    ids=["outfile", "dumpfile_comment", "load_file", "load_data", "executable_comment"],
+)
+def test_mariadb_server_files_are_out_of_reach(tmp_path: Path, mode: str, statement: str) -> None:
+    target = tmp_path / f"out-{uuid.uuid4().hex}"
+    with throwaway(MARIADB_URL) as url:
+        env = SQLEnvironment(url, allow_writes=mode in ("real_rw", "rw_fork"), timeout=TIMEOUT)
+        where = env.fork() if "fork" in mode else env
+        try:
+            obs = where.step(statement.format(path=target))
+            assert obs.refused and "server files" in obs.output, obs.output
+        finally:
+            if where is not env:
+                where.close()
+            env.close()
+    assert not target.exists()
+
+
+@pytest.mark.server_db
+@pytest.mark.parametrize("mode", MODES)
+def test_postgres_writing_cte_leaves_the_data(mode: str) -> None:
+    cte = "WITH gone AS (DELETE FROM orders RETURNING id) SELECT count(*) FROM gone"
+    with throwaway(PG_URL) as url, place(url, mode) as env:
+        obs = env.step(cte)
+        if mode == "rw_fork":
+            assert obs.ok and "3" in obs.output, obs.output  # deleted inside the fork only
+        else:
+            assert obs.refused, obs.output
+    # throwaway() checks that every row is still there
+
+
+@pytest.mark.server_db
+@pytest.mark.parametrize("server", [PG_URL, MARIADB_URL], ids=["postgresql", "mariadb"])
+def test_fork_of_a_closed_parent_gives_a_clear_error(server: str) -> None:
+    with throwaway(server) as url:
+        env = SQLEnvironment(url, timeout=TIMEOUT)
+        fork = env.fork()
+        child = fork.fork()
+        fork.close()
+        try:
+            obs = child.step("SELECT count(*) FROM orders")
+            assert not obs.ok and "closed" in obs.output, obs.output
+        finally:
+            child.close()
+            env.close()
+
+
+@pytest.mark.server_db
+def test_too_many_open_forks_fail_fast_with_a_clear_error() -> None:
+    with throwaway(PG_URL) as url:
+        env = SQLEnvironment(url, timeout=TIMEOUT)
+        forks: list[SQLEnvironment] = []
+        try:
+            start = time.monotonic()
+            with pytest.raises(SQLEnvironmentError, match="close forks before opening more"):
+                for _ in range(40):
+                    forks.append(env.fork())
+            assert time.monotonic() - start < 15
+            assert len(forks) >= 10
+            forks.pop().close()
+            forks.append(env.fork())  # a closed fork frees its connection
+        finally:
+            for fork in forks:
+                fork.close()
+            env.close()
