@@ -443,6 +443,7 @@ def test_postgres_read_only_role_blocks_server_side_effects() -> None:
                         "COPY (SELECT 1) TO PROGRAM 'cat > /dev/null'",
                         "COPY (SELECT 1) TO '/tmp/slinvit_copy'",
                         "SELECT pg_read_file('/etc/hostname')",
+                        "SELECT lo_import('/etc/hostname')",
                         "DROP TABLE orders",
                         "DELETE FROM orders",
                     ):

@@ -12,6 +12,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -545,3 +546,42 @@ def test_background_processes_die_on_close(world: World) -> None:
     finally:
         env.close()
     assert wait_gone(marker) == [], "background processes outlived close()"
+
+
+NON_ROOT_PROBE = """
+import importlib.util, subprocess, sys
+spec = importlib.util.spec_from_file_location("sandbox", sys.argv[1])
+sandbox = importlib.util.module_from_spec(spec)
+sys.modules["sandbox"] = sandbox
+spec.loader.exec_module(sandbox)
+argv = sandbox.BwrapSandbox().argv(sandbox.Path(sys.argv[2]), ["bash", "-c", sys.argv[3]])
+result = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+print(result.stdout, end="")
+"""
+
+
+@needs_sandbox
+@pytest.mark.skipif(os.geteuid() != 0, reason="the suite already runs as a non-root user")
+@pytest.mark.skipif(not os.access("/usr/bin/python3", os.X_OK), reason="no system python3")
+def test_kernel_attacks_fail_for_a_non_root_caller(tmp_path: Path) -> None:
+    """The same sandbox started by an unprivileged host user (here: nobody)."""
+    module = Path(sandbox_module.__file__).resolve()
+    if any(not os.access(p, os.R_OK | os.X_OK) for p in module.parents if p != Path("/")):
+        pytest.skip("the package is not readable by other users")
+    shared = Path(tempfile.mkdtemp(prefix="slinvit-nonroot-", dir="/tmp"))
+    try:
+        shared.chmod(0o777)
+        script = (
+            "id -u; grep -c '^CapEff:[[:space:]]*0*$' /proc/self/status;"
+            " v=$(cat /proc/sys/kernel/core_pattern);"
+            ' printf "%s\\n" "$v" > /proc/sys/kernel/core_pattern 2>/dev/null && echo ESCAPED;'
+            " unshare -r true 2>/dev/null && echo ESCAPED;"
+            " mount -t tmpfs none /tmp 2>/dev/null && echo ESCAPED; echo end"
+        )
+        argv = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+        argv += ["/usr/bin/python3", "-c", NON_ROOT_PROBE, str(module), str(shared), script]
+        env = {"PATH": "/usr/bin:/bin", "HOME": str(shared)}
+        result = subprocess.run(argv, capture_output=True, text=True, timeout=60, env=env)
+        assert result.stdout.split() == ["1000", "1", "end"], result.stdout + result.stderr
+    finally:
+        shutil.rmtree(shared)
