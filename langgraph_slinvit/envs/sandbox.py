@@ -19,6 +19,9 @@ interactive shell inside a bubblewrap sandbox:
 * the environment is cleared: bwrap itself starts with an empty environment (``env -i``;
   otherwise ``/proc/1/environ`` inside would show the caller's), and ``--clearenv`` plus
   ``--setenv`` give the shell only PATH, HOME, LANG, TERM, ... and what the caller passes;
+* kernel interfaces are out of reach: ``/proc/sys`` is read-only, ``/proc/sysrq-trigger``,
+  ``/proc/kcore``, ``/proc/kmsg`` and ``/proc/timer_list`` are masked, ``/sys`` and ``/run``
+  (database and docker sockets) are not mounted, ``/dev`` holds only the harmless nodes;
 * resource limits (:class:`SandboxLimits`) are set by ``prlimit`` (util-linux) *inside* the
   sandbox, right before the shell is executed.
 
@@ -78,6 +81,12 @@ _SYSTEM_TOP = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")
 # for a root caller it could otherwise read /etc/shadow).
 _MASKED_FILES = ("/etc/shadow", "/etc/shadow-", "/etc/gshadow", "/etc/gshadow-", "/etc/sudoers")
 _MASKED_DIRS = ("/etc/ssh", "/etc/ssl/private", "/etc/sudoers.d")
+# Kernel interfaces below /proc that write host kernel state. The sandbox started by root runs
+# as host uid 0 (without capabilities), and sysctl files check only that uid: a writable
+# /proc/sys lets the shell set kernel.core_pattern and run a program as host root.
+_PROC_READ_ONLY = ("/proc/sys",)
+_PROC_MASKED_FILES = ("/proc/sysrq-trigger", "/proc/kcore", "/proc/kmsg", "/proc/timer_list")
+_PROC_MASKED_DIRS = ("/proc/acpi", "/proc/scsi", "/proc/fs")
 _CGROUP_PREFIX = "slinvit-"
 _CGROUP_STALE_SECONDS = 60.0
 
@@ -278,7 +287,17 @@ class BwrapSandbox:
             args += ["--ro-bind", str(path), str(path)]
         args += [
             "--proc", "/proc",
-            "--dev", "/dev",
+        ]  # fmt: skip
+        for path in _PROC_READ_ONLY:
+            args += ["--ro-bind", path, path]
+        for path in _PROC_MASKED_FILES:
+            if os.path.lexists(path):
+                args += ["--ro-bind", "/dev/null", path]
+        for path in _PROC_MASKED_DIRS:
+            if os.path.isdir(path):
+                args += ["--tmpfs", path, "--remount-ro", path]
+        args += [
+            "--dev", "/dev",  # a minimal /dev: null, zero, full, random, urandom, tty, pts
             "--size", size, "--tmpfs", "/dev/shm",
             "--remount-ro", "/dev",
             "--perms", "1777", "--size", size, "--tmpfs", "/tmp",

@@ -8,18 +8,24 @@
 * ``fork()`` copies the working directory into a temporary directory and starts a new session
   there. Under a sandbox the copy is mounted at the *same path* as the real working directory, so
   absolute paths in model-written commands still land in the copy, never in the real directory.
+  The copy opens every directory and file relative to its parent's descriptor with
+  ``O_NOFOLLOW``: a directory that a running process swaps for a symlink (to ``/`` or to a
+  secret) while it is copied makes the fork fail instead of copying what the link points to.
+  Symlinks are copied as links; FIFOs, sockets and device nodes are skipped.
 """
 
 from __future__ import annotations
 
 import base64
 import contextlib
+import errno
 import hashlib
 import os
 import re
 import secrets
 import shutil
 import signal
+import stat
 import tempfile
 import time
 from pathlib import Path
@@ -239,7 +245,11 @@ class ShellEnvironment:
         clone.cwd = self.cwd
         clone._tmp = tempfile.TemporaryDirectory(prefix="slinvit-fork-")
         clone._host_root = Path(clone._tmp.name) / "work"
-        shutil.copytree(self._host_root, clone._host_root, symlinks=True)
+        try:
+            copy_tree_nofollow(self._host_root, clone._host_root)
+        except BaseException:
+            clone._tmp.cleanup()
+            raise
         clone._child = None
         clone._nonce = secrets.token_hex(6)
         clone._tree = self._tree
@@ -256,6 +266,73 @@ class ShellEnvironment:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+_FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+
+
+def _lstat(name: str, dir_fd: int) -> os.stat_result:
+    return os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+
+
+def copy_tree_nofollow(src: Path, dst: Path) -> None:
+    """Copy the tree at ``src`` to the new directory ``dst`` without following any symlink.
+
+    Raises :class:`ShellEnvironmentError` when an entry changes type while it is copied.
+    """
+    try:
+        fd = os.open(src, _DIR_FLAGS)
+    except OSError as exc:
+        raise ShellEnvironmentError(f"cannot open working directory {src}: {exc}") from exc
+    try:
+        _copy_dir(fd, Path(dst), Path(src))
+    finally:
+        os.close(fd)
+
+
+def _copy_dir(dir_fd: int, dst: Path, shown: Path) -> None:
+    os.mkdir(dst, 0o700)
+    for name in sorted(os.listdir(dir_fd)):
+        st = _lstat(name, dir_fd)
+        target = dst / name
+        try:
+            if stat.S_ISLNK(st.st_mode):
+                os.symlink(os.readlink(name, dir_fd=dir_fd), target)
+            elif stat.S_ISDIR(st.st_mode):
+                sub = os.open(name, _DIR_FLAGS, dir_fd=dir_fd)
+                try:
+                    _copy_dir(sub, target, shown / name)
+                finally:
+                    os.close(sub)
+            elif stat.S_ISREG(st.st_mode):
+                _copy_file(name, dir_fd, target)
+        except (NotADirectoryError, IsADirectoryError) as exc:
+            raise ShellEnvironmentError(f"{shown / name} changed while being copied") from exc
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:  # it became a symlink
+                raise ShellEnvironmentError(
+                    f"{shown / name} became a symlink while being copied"
+                ) from exc
+            raise
+    st = os.fstat(dir_fd)
+    os.chmod(dst, stat.S_IMODE(st.st_mode))
+    os.utime(dst, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+
+def _copy_file(name: str, dir_fd: int, target: Path) -> None:
+    src = os.open(name, _FILE_FLAGS, dir_fd=dir_fd)
+    try:
+        st = os.fstat(src)
+        if not stat.S_ISREG(st.st_mode):
+            raise ShellEnvironmentError(f"{name} is no longer a regular file")
+        os.set_blocking(src, True)
+        with open(src, "rb", closefd=False) as fin, open(target, "xb") as fout:
+            shutil.copyfileobj(fin, fout, 1024 * 1024)
+        os.chmod(target, stat.S_IMODE(st.st_mode))
+        os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns))
+    finally:
+        os.close(src)
 
 
 def _quote(text: str) -> str:

@@ -6,7 +6,9 @@ Isolation rules, enforced by the connections themselves:
   unless ``allow_writes=True``. A fork is an in-memory copy made with SQLite's backup API, as
   writable as its parent. ``ATTACH``, ``load_extension`` and ``PRAGMA writable_schema`` are
   refused by an authorizer on every connection (real and forks), so no statement reaches another
-  file.
+  file; so are ``fts3_tokenizer()`` (raw pointers) and ``PRAGMA locking_mode`` (``EXCLUSIVE``
+  would keep the user's file locked after the agent is done). Every action ends its
+  transaction, so ``BEGIN EXCLUSIVE`` holds no lock past the action.
 * **PostgreSQL**: every real statement runs in its own transaction, ``READ ONLY`` unless writes are
   allowed. A fork is a separate connection inside a transaction that is always rolled back; DDL
   is transactional there, so a rollout's ``DROP TABLE`` vanishes with the rollback.
@@ -25,8 +27,11 @@ first keyword, statement text is never inspected.
 
 The database user's privileges still apply: a PostgreSQL superuser can run
 ``COPY ... TO PROGRAM`` and read server files even in a read-only transaction, and a MariaDB user
-with the FILE privilege can ``SELECT ... INTO OUTFILE``. Connect as a role that may only read
-(see ``docs/safety.md``).
+with the FILE privilege could ``SELECT ... INTO OUTFILE``; the environment refuses statements
+naming ``OUTFILE``, ``DUMPFILE``, ``LOAD_FILE`` or ``INFILE``, but ``PREPARE`` in a writable real
+environment can build them from strings. Connect as a role that may only read
+(see ``docs/safety.md``). Forks hold pooled connections: past 18 open ones, ``fork()`` fails with
+a clear :class:`SQLEnvironmentError` after 5 s.
 """
 
 from __future__ import annotations
@@ -45,6 +50,7 @@ from typing import Any
 from sqlalchemy import create_engine, inspect
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from sqlalchemy.pool import StaticPool
 
 from langgraph_slinvit.envs.base import Observation, default_feedback_value, truncate
@@ -64,13 +70,24 @@ _TRANSACTION_CONTROL = re.compile(
 )
 # MariaDB's per-statement override of the timeout (``SET STATEMENT max_statement_time=0 FOR ...``).
 _MYSQL_SET_STATEMENT = re.compile(r"set\s+statement\b", re.IGNORECASE)
+# Server-side file access on MySQL/MariaDB (with the FILE privilege): ``SELECT ... INTO OUTFILE``
+# or ``DUMPFILE`` writes a server file, ``LOAD_FILE()`` and ``LOAD DATA INFILE`` read one. The
+# words are searched in the whole text (keywords cannot be split by comments or quoting), so a
+# string literal containing them is refused too.
+_MYSQL_FILE_ACCESS = re.compile(r"\b(outfile|dumpfile|load_file|infile)\b", re.IGNORECASE)
 _SIGNATURE_ROWS = 10_000
+_POOL_TIMEOUT = 5.0
 _NO_PARAMETERS = {"no_parameters": True}
 """Run model SQL as written: with no parameter list, drivers do not parse ``%`` in it."""
 
 
 class SQLEnvironmentError(RuntimeError):
     """Raised when the database cannot be opened (bad URL, missing file, unreachable server)."""
+
+
+# load_extension loads code; fts3_tokenizer returns and takes raw C pointers (when the library
+# was built with SQLITE_ENABLE_FTS3_TOKENIZER, as Debian's is): a pointer leak and a call target.
+_SQLITE_DENIED_FUNCTIONS = frozenset({"load_extension", "fts3_tokenizer"})
 
 
 def _sqlite_authorizer(action: int, arg1: Any, arg2: Any, _db: Any, _trigger: Any) -> int:
@@ -80,9 +97,10 @@ def _sqlite_authorizer(action: int, arg1: Any, arg2: Any, _db: Any, _trigger: An
         "writable_schema",
         "query_only",
         "trusted_schema",
+        "locking_mode",  # EXCLUSIVE would keep the user's file locked after the agent is done
     }:
         return sqlite3.SQLITE_DENY
-    if action == sqlite3.SQLITE_FUNCTION and str(arg2).lower() == "load_extension":
+    if action == sqlite3.SQLITE_FUNCTION and str(arg2).lower() in _SQLITE_DENIED_FUNCTIONS:
         return sqlite3.SQLITE_DENY
     return sqlite3.SQLITE_OK
 
@@ -235,6 +253,7 @@ class SQLEnvironment:
                 pool_pre_ping=True,
                 pool_size=2,
                 max_overflow=16,
+                pool_timeout=_POOL_TIMEOUT,
                 connect_args=connect_args,
             )
         except (SQLAlchemyError, ImportError) as exc:
@@ -244,6 +263,12 @@ class SQLEnvironment:
     def _connect_server(self) -> Connection:
         try:
             conn = self.engine.connect()
+        except SQLAlchemyTimeoutError as exc:
+            raise SQLEnvironmentError(
+                f"no free database connection after {_POOL_TIMEOUT:g}s: "
+                f"{self.engine.pool.checkedout()} are in use by this environment and its forks "
+                "(close forks before opening more)"
+            ) from exc
         except SQLAlchemyError as exc:
             raise SQLEnvironmentError(
                 f"cannot connect to {self.url.render_as_string(hide_password=True)}: "
@@ -373,6 +398,12 @@ class SQLEnvironment:
             )
         if self.dialect in ("mysql", "mariadb") and _MYSQL_SET_STATEMENT.match(start):
             return self._refuse("the statement timeout cannot be changed", "timeout override")
+        if self.dialect in ("mysql", "mariadb") and _MYSQL_FILE_ACCESS.search(sql):
+            return self._refuse(
+                "server files cannot be read or written (INTO OUTFILE/DUMPFILE, LOAD_FILE, "
+                "LOAD DATA INFILE)",
+                "file access refused",
+            )
         if self._needs_ddl_guard() and not _MYSQL_ALLOWED.match(start):
             return self._refuse(
                 "only queries and data changes run here (schema changes and other statements "

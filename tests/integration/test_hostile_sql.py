@@ -32,7 +32,7 @@ import sqlalchemy as sa
 
 from langgraph_slinvit.envs import SQLEnvironment
 from langgraph_slinvit.envs.base import Observation
-from langgraph_slinvit.envs.sql import statement_start
+from langgraph_slinvit.envs.sql import SQLEnvironmentError, statement_start
 from tests.integration.test_sql_isolation import (
     MARIADB_URL,
     PG_URL,
@@ -443,6 +443,7 @@ def test_postgres_read_only_role_blocks_server_side_effects() -> None:
                         "COPY (SELECT 1) TO PROGRAM 'cat > /dev/null'",
                         "COPY (SELECT 1) TO '/tmp/slinvit_copy'",
                         "SELECT pg_read_file('/etc/hostname')",
+                        "SELECT lo_import('/etc/hostname')",
                         "DROP TABLE orders",
                         "DELETE FROM orders",
                     ):
@@ -475,3 +476,131 @@ def test_postgres_read_only_role_blocks_server_side_effects() -> None:
 )
 def test_statement_start(sql: str, dialect: str, start: str) -> None:
     assert statement_start(sql, dialect) == start
+
+
+# --- SQLite: pointer functions and locks held past the action ---------------------------------
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_sqlite_fts3_tokenizer_is_unavailable(shop_db: Path, mode: str) -> None:
+    with place(f"sqlite:///{shop_db}", mode) as env:
+        obs = env.step("SELECT hex(fts3_tokenizer('simple'))")
+        assert not obs.ok, obs.output  # would print the address of a C struct
+        assert obs.refused or "not authorized" in (obs.error or obs.output)
+
+
+def _writer_can_write(path: Path) -> bool:
+    conn = sqlite3.connect(path, timeout=0.2)
+    try:
+        conn.execute("CREATE TABLE IF NOT EXISTS lock_probe (x)")
+        conn.execute("DROP TABLE lock_probe")
+        conn.commit()
+        return True
+    except sqlite3.OperationalError as exc:
+        assert "locked" in str(exc), exc
+        return False
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("allow_writes", [False, True])
+@pytest.mark.parametrize(
+    "statements",
+    [
+        ["PRAGMA locking_mode=EXCLUSIVE", "SELECT count(*) FROM orders"],
+        ["BEGIN EXCLUSIVE", "SELECT count(*) FROM orders"],
+        ["BEGIN IMMEDIATE"],
+    ],
+    ids=["locking_mode", "begin_exclusive", "begin_immediate"],
+)
+def test_sqlite_database_is_not_left_locked(
+    shop_db: Path, allow_writes: bool, statements: list[str]
+) -> None:
+    env = SQLEnvironment(f"sqlite:///{shop_db}", allow_writes=allow_writes, timeout=TIMEOUT)
+    try:
+        for statement in statements:
+            env.step(statement)
+        # the agent is done with this action (the environment stays open): the user may write
+        assert _writer_can_write(shop_db), f"{statements} left the database locked"
+    finally:
+        env.close()
+
+
+# --- servers: file access, writing CTEs, forks ---------------------------------------------
+
+
+@pytest.mark.server_db
+@pytest.mark.parametrize("mode", ["real", "real_rw", "fork", "rw_fork"])
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "SELECT name FROM customers INTO OUTFILE '{path}'",
+        "SELECT name FROM customers INTO /* c */ DUMPFILE '{path}'",
+        "SELECT LOAD_FILE('/etc/hostname')",
+        "LOAD DATA INFILE '/etc/hostname' INTO TABLE customers",
+        "/*!SELECT 1 INTO OUTFILE '{path}' */",
+    ],
+    ids=["outfile", "dumpfile_comment", "load_file", "load_data", "executable_comment"],
+)
+def test_mariadb_server_files_are_out_of_reach(tmp_path: Path, mode: str, statement: str) -> None:
+    target = tmp_path / f"out-{uuid.uuid4().hex}"
+    with throwaway(MARIADB_URL) as url:
+        env = SQLEnvironment(url, allow_writes=mode in ("real_rw", "rw_fork"), timeout=TIMEOUT)
+        where = env.fork() if "fork" in mode else env
+        try:
+            obs = where.step(statement.format(path=target))
+            assert obs.refused and "server files" in obs.output, obs.output
+        finally:
+            if where is not env:
+                where.close()
+            env.close()
+    assert not target.exists()
+
+
+@pytest.mark.server_db
+@pytest.mark.parametrize("mode", MODES)
+def test_postgres_writing_cte_leaves_the_data(mode: str) -> None:
+    cte = "WITH gone AS (DELETE FROM orders RETURNING id) SELECT count(*) FROM gone"
+    with throwaway(PG_URL) as url, place(url, mode) as env:
+        obs = env.step(cte)
+        if mode == "rw_fork":
+            assert obs.ok and "3" in obs.output, obs.output  # deleted inside the fork only
+        else:
+            assert obs.refused, obs.output
+    # throwaway() checks that every row is still there
+
+
+@pytest.mark.server_db
+@pytest.mark.parametrize("server", [PG_URL, MARIADB_URL], ids=["postgresql", "mariadb"])
+def test_fork_of_a_closed_parent_gives_a_clear_error(server: str) -> None:
+    with throwaway(server) as url:
+        env = SQLEnvironment(url, timeout=TIMEOUT)
+        fork = env.fork()
+        child = fork.fork()
+        fork.close()
+        try:
+            obs = child.step("SELECT count(*) FROM orders")
+            assert not obs.ok and "closed" in obs.output, obs.output
+        finally:
+            child.close()
+            env.close()
+
+
+@pytest.mark.server_db
+def test_too_many_open_forks_fail_fast_with_a_clear_error() -> None:
+    with throwaway(PG_URL) as url:
+        env = SQLEnvironment(url, timeout=TIMEOUT)
+        forks: list[SQLEnvironment] = []
+        try:
+            start = time.monotonic()
+            with pytest.raises(SQLEnvironmentError, match="close forks before opening more"):
+                for _ in range(40):
+                    forks.append(env.fork())
+            assert time.monotonic() - start < 15
+            assert len(forks) >= 10
+            forks.pop().close()
+            forks.append(env.fork())  # a closed fork frees its connection
+        finally:
+            for fork in forks:
+                fork.close()
+            env.close()

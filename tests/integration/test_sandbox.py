@@ -12,6 +12,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -134,7 +135,11 @@ class Session:
 
     def __init__(self, argv: Sequence[str]) -> None:
         self.child = pexpect.spawn(
-            argv[0], list(argv[1:]), encoding="utf-8", echo=False, timeout=20,
+            argv[0],
+            list(argv[1:]),
+            encoding="utf-8",
+            echo=False,
+            timeout=20,
             # a pytest started in the background (nohup ... &) ignores SIGINT, and its children
             # inherit that: Ctrl-C could then never stop a command (a terminal user's shell has it)
             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
@@ -430,3 +435,153 @@ def test_no_sandbox_is_the_plain_shell(world: World) -> None:
     assert result.stdout.strip() == str(world.work)
     with pytest.raises(ValueError, match="mount_at"):
         NoSandbox().argv(world.work, mount_at=world.outside)
+
+
+# --- kernel interfaces and privileges -----------------------------------------------------
+
+
+@needs_sandbox
+def test_core_pattern_and_sysctl_writes_fail(world: World, make_sandbox: MakeSandbox) -> None:
+    # Writes back the host's own value: even if the write went through, the host is unchanged,
+    # and the exit status still tells whether the sandbox allowed it.
+    knobs = ("kernel/core_pattern", "kernel/hostname", "vm/drop_caches")
+    before = {k: Path("/proc/sys", k).read_text() if k != "vm/drop_caches" else "" for k in knobs}
+    script = (
+        "v=$(cat /proc/sys/kernel/core_pattern);"
+        ' printf "%s\\n" "$v" > /proc/sys/kernel/core_pattern'
+        " && echo CORE_WRITTEN; v=$(cat /proc/sys/kernel/hostname);"
+        ' printf "%s\\n" "$v" > /proc/sys/kernel/hostname && echo HOSTNAME_WRITTEN;'
+        " test -w /proc/sys/vm/drop_caches && echo DROP_CACHES_WRITABLE;"
+        " test -w /proc/sysrq-trigger && echo SYSRQ_WRITABLE; echo done"
+    )
+    result = run(make_sandbox(), world.work, script)
+    assert result.stdout.strip() == "done", result.stdout + result.stderr
+    assert "Read-only file system" in result.stderr
+    for knob, value in before.items():
+        if value:
+            assert Path("/proc/sys", knob).read_text() == value
+
+
+@needs_sandbox
+def test_no_capabilities(world: World, make_sandbox: MakeSandbox) -> None:
+    result = run(make_sandbox(), world.work, "grep -E '^Cap(Eff|Prm|Amb):' /proc/self/status")
+    caps = dict(line.split(":") for line in result.stdout.strip().splitlines())
+    assert len(caps) == 3 and {v.strip() for v in caps.values()} == {"0000000000000000"}, caps
+
+
+@needs_sandbox
+@pytest.mark.parametrize(
+    "command",
+    [
+        "mount -t tmpfs none /tmp",
+        "unshare -r true",
+        "unshare -m true",
+        "chroot / true",
+        "nsenter -t 1 -m true",
+        "mknod /tmp/null c 1 3",
+        "mknod /tmp/disk b 8 0",
+    ],
+)
+def test_privileged_operations_fail(world: World, make_sandbox: MakeSandbox, command: str) -> None:
+    tool = command.split()[0]
+    if shutil.which(tool, path=SANDBOX_PATH) is None:
+        pytest.skip(f"{tool} not installed")
+    result = run(make_sandbox(), world.work, f"{command} && echo ESCAPED")
+    assert "ESCAPED" not in result.stdout and result.returncode != 0, result.stderr
+
+
+@needs_sandbox
+def test_kernel_filesystems_are_not_mounted(world: World, make_sandbox: MakeSandbox) -> None:
+    result = run(make_sandbox(), world.work, "ls -A /sys /run /var/run 2>/dev/null; ls /dev")
+    assert set(result.stdout.split()) <= {
+        "core", "fd", "full", "null", "ptmx", "pts", "random", "shm", "stderr", "stdin",
+        "stdout", "tty", "urandom", "zero",
+    }, result.stdout  # fmt: skip
+
+
+HOST_SOCKETS = (
+    "/var/run/postgresql/.s.PGSQL.5432",
+    "/run/postgresql/.s.PGSQL.5432",
+    "/run/mysqld/mysqld.sock",
+    "/var/run/mysqld/mysqld.sock",
+    "/var/run/docker.sock",
+    "/run/docker.sock",
+)
+
+
+@needs_sandbox
+@needs_python
+def test_host_database_and_docker_sockets_are_unreachable(
+    world: World, make_sandbox: MakeSandbox
+) -> None:
+    probe = (
+        "import socket, sys\n"
+        "for path in sys.argv[1:]:\n"
+        "    s = socket.socket(socket.AF_UNIX)\n"
+        "    try:\n"
+        "        s.connect(path); print('CONNECTED', path)\n"
+        "    except OSError as exc:\n"
+        "        print('refused', path, exc.errno)\n"
+    )
+    result = run(make_sandbox(), world.work, 'python3 -c "$0" "$@"', probe, *HOST_SOCKETS)
+    assert "CONNECTED" not in result.stdout, result.stdout
+    assert result.stdout.count("refused") == len(HOST_SOCKETS), result.stdout + result.stderr
+
+
+@needs_sandbox
+def test_background_processes_die_on_close(world: World) -> None:
+    from langgraph_slinvit.envs.shell import ShellEnvironment
+
+    marker = "slv" + uuid.uuid4().hex[:10]
+    env = ShellEnvironment(world.work, timeout=10, sandbox=BwrapSandbox())
+    try:
+        obs = env.step(
+            f"setsid bash -c 'exec -a {marker}-setsid sleep 3600' >/dev/null 2>&1 < /dev/null & "
+            f"( ( exec -a {marker}-double sleep 3600 & ) & ) ; "
+            f"nohup bash -c 'exec -a {marker}-nohup sleep 3600' </dev/null >/dev/null 2>&1 & "
+            "sleep 0.5; echo started"
+        )
+        assert "started" in obs.output
+        assert len(marked_pids(marker)) == 3, "the background processes did not start"
+    finally:
+        env.close()
+    assert wait_gone(marker) == [], "background processes outlived close()"
+
+
+NON_ROOT_PROBE = """
+import importlib.util, subprocess, sys
+spec = importlib.util.spec_from_file_location("sandbox", sys.argv[1])
+sandbox = importlib.util.module_from_spec(spec)
+sys.modules["sandbox"] = sandbox
+spec.loader.exec_module(sandbox)
+argv = sandbox.BwrapSandbox().argv(sandbox.Path(sys.argv[2]), ["bash", "-c", sys.argv[3]])
+result = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+print(result.stdout, end="")
+"""
+
+
+@needs_sandbox
+@pytest.mark.skipif(os.geteuid() != 0, reason="the suite already runs as a non-root user")
+@pytest.mark.skipif(not os.access("/usr/bin/python3", os.X_OK), reason="no system python3")
+def test_kernel_attacks_fail_for_a_non_root_caller(tmp_path: Path) -> None:
+    """The same sandbox started by an unprivileged host user (here: nobody)."""
+    module = Path(sandbox_module.__file__).resolve()
+    if any(not os.access(p, os.R_OK | os.X_OK) for p in module.parents if p != Path("/")):
+        pytest.skip("the package is not readable by other users")
+    shared = Path(tempfile.mkdtemp(prefix="slinvit-nonroot-", dir="/tmp"))
+    try:
+        shared.chmod(0o777)
+        script = (
+            "id -u; grep -c '^CapEff:[[:space:]]*0*$' /proc/self/status;"
+            " v=$(cat /proc/sys/kernel/core_pattern);"
+            ' printf "%s\\n" "$v" > /proc/sys/kernel/core_pattern 2>/dev/null && echo ESCAPED;'
+            " unshare -r true 2>/dev/null && echo ESCAPED;"
+            " mount -t tmpfs none /tmp 2>/dev/null && echo ESCAPED; echo end"
+        )
+        argv = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+        argv += ["/usr/bin/python3", "-c", NON_ROOT_PROBE, str(module), str(shared), script]
+        env = {"PATH": "/usr/bin:/bin", "HOME": str(shared)}
+        result = subprocess.run(argv, capture_output=True, text=True, timeout=60, env=env)
+        assert result.stdout.split() == ["1000", "1", "end"], result.stdout + result.stderr
+    finally:
+        shutil.rmtree(shared)
