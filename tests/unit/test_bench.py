@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -501,3 +502,34 @@ def test_report_names_the_method_setting_two_runs_of_a_method_differ_in() -> Non
     assert {"| slinvit [stop_when=submit]", "| slinvit [stop_when=no_gain]",
             "| slinvit [stop_when=no_gain] (ORACLE)", "| single"} <= labels  # fmt: skip
     assert not any("oracle=" in label or "k=" in label for label in labels)
+
+
+def test_the_run_identity_classifies_every_setting_of_the_library() -> None:
+    from langgraph_slinvit.bench import identity
+
+    assert identity.SCHEMA_VERSION == 1
+    classified = set(identity.RECORDED) | set(identity.ADDED_LATER) | identity.NOT_RESULTS
+    assert set(SlinvitConfig().to_dict()) <= classified
+    recorded = identity.recorded_config(SlinvitConfig())
+    assert set(recorded) == set(identity.RECORDED)
+    assert "retries" not in recorded and "repair_failed" not in recorded
+
+
+def test_the_run_identity_refuses_a_setting_it_does_not_classify(monkeypatch) -> None:
+    from langgraph_slinvit.bench import identity
+
+    cfg = SlinvitConfig()
+    monkeypatch.setattr(type(cfg), "to_dict", lambda self: {**asdict(self), "new_knob": 1})
+    with pytest.raises(ValueError, match="new_knob"):
+        identity.recorded_config(cfg)
+
+
+def test_a_recorded_setting_the_library_dropped_keeps_its_published_value(monkeypatch) -> None:
+    from langgraph_slinvit.bench import identity
+
+    cfg = SlinvitConfig()
+    full = identity.recorded_config(cfg)
+    flat = asdict(cfg)
+    flat.pop("agreement_basis")
+    monkeypatch.setattr(type(cfg), "to_dict", lambda self: dict(flat))
+    assert identity.recorded_config(cfg) == full
