@@ -141,7 +141,7 @@ def run_command(args: argparse.Namespace) -> int:
     from langgraph_slinvit.bench.results import ResultsDB
     from langgraph_slinvit.bench.runner import run_bench, select_tasks
     from langgraph_slinvit.bench.suites import make_suite
-    from langgraph_slinvit.benchmarks.spider_sqlite import SpiderDatabaseUnavailable
+    from langgraph_slinvit.bench.task_envs.spider_sqlite import SpiderDatabaseUnavailable
     from langgraph_slinvit.cli_options import UserError, model_from_args
 
     if not args.suite or not args.method:

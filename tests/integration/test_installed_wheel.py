@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from langgraph_slinvit.benchmarks.data import DATA_DIR_ENV
+from langgraph_slinvit.bench.tasks import DATA_DIR_ENV
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED_DATA = REPO.parent / "shared" / "data"

@@ -12,18 +12,18 @@ import os
 from typing import Any
 
 from langgraph_slinvit.bench.core import BenchTask, Evaluation
-from langgraph_slinvit.benchmarks.blocksworld import (
+from langgraph_slinvit.bench.task_envs.blocksworld import (
+    BlocksWorldEnvironment,
+    rule_value_hook,
+    success,
+)
+from langgraph_slinvit.bench.task_envs.blocksworld_pddl import (
     BWConfig,
     load_bw_config,
     problem_for_task,
     render_goal,
 )
-from langgraph_slinvit.benchmarks.blocksworld_env import (
-    BlocksWorldEnvironment,
-    rule_value_hook,
-    success,
-)
-from langgraph_slinvit.benchmarks.data import load_blocksworld_tasks, resolve_data_dir
+from langgraph_slinvit.bench.tasks import load_blocksworld_tasks, resolve_data_dir
 from langgraph_slinvit.envs.base import Environment
 from langgraph_slinvit.value import ValueContext, ValueHook
 
