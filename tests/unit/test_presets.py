@@ -33,6 +33,12 @@ def test_overrides_replace_a_preset_setting_and_keep_the_rest() -> None:
     assert cfg.n_samples == 8 and cfg.stop_when == "first_result" and cfg.temperature == 0.6
 
 
+def test_preset_is_exported_from_the_package() -> None:
+    import langgraph_slinvit
+
+    assert langgraph_slinvit.preset is preset and langgraph_slinvit.PRESETS is PRESETS
+
+
 def test_presets_are_read_only() -> None:
     with pytest.raises(TypeError):
         PRESETS["sql"]["k"] = 1  # type: ignore[index]
