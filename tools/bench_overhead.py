@@ -20,7 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from langgraph_slinvit import SlinvitConfig, create_slinvit_agent
-from langgraph_slinvit.benchmarks.spider_sqlite import build_spider_sqlite
+from langgraph_slinvit.bench.task_envs.spider_sqlite import build_spider_sqlite
 from langgraph_slinvit.demo import DEMO_QUESTION, demo_database
 from langgraph_slinvit.envs import ShellEnvironment, SQLEnvironment
 from langgraph_slinvit.testing import ScriptedChatModel

@@ -29,7 +29,7 @@ DEFAULT_LLM_CALLS = 20
 def add_bench_parser(sub: Any) -> argparse.ArgumentParser:
     """Add ``bench`` (and its ``report`` subcommand) to the ``slinvit`` subparsers."""
     from langgraph_slinvit.bench.suites.sql import DEFAULT_MARIADB_URL
-    from langgraph_slinvit.cli import _add_common
+    from langgraph_slinvit.cli_options import add_common_options
 
     bench = sub.add_parser(
         "bench",
@@ -69,7 +69,7 @@ def add_bench_parser(sub: Any) -> argparse.ArgumentParser:
     base.add_argument(
         "--max-turns", type=int, default=10, help="react model calls / try-again turns (default 10)"
     )
-    _add_common(bench)
+    add_common_options(bench)
     bench.set_defaults(handler=run_command, max_llm_calls=DEFAULT_LLM_CALLS, bench_command=None)
     reports = bench.add_subparsers(dest="bench_command", metavar="report")
     report = reports.add_parser("report", help="markdown tables and a plot of the results")
@@ -111,7 +111,7 @@ def model_name(args: argparse.Namespace) -> str:
 def bench_settings(args: argparse.Namespace) -> Any:
     """The :class:`BenchSettings` of a parsed ``slinvit bench`` command line."""
     from langgraph_slinvit.bench.core import BenchSettings
-    from langgraph_slinvit.cli import _config
+    from langgraph_slinvit.cli_options import config_from_args
 
     return BenchSettings(
         max_llm_calls=args.max_llm_calls,
@@ -121,7 +121,7 @@ def bench_settings(args: argparse.Namespace) -> Any:
         baseline_temperature=args.baseline_temperature,
         max_turns=args.max_turns,
         oracle=args.oracle,
-        slinvit=_config(args),
+        slinvit=config_from_args(args),
     )
 
 
@@ -141,8 +141,8 @@ def run_command(args: argparse.Namespace) -> int:
     from langgraph_slinvit.bench.results import ResultsDB
     from langgraph_slinvit.bench.runner import run_bench, select_tasks
     from langgraph_slinvit.bench.suites import make_suite
-    from langgraph_slinvit.benchmarks.spider_sqlite import SpiderDatabaseUnavailable
-    from langgraph_slinvit.cli import UserError, _model
+    from langgraph_slinvit.bench.task_envs.spider_sqlite import SpiderDatabaseUnavailable
+    from langgraph_slinvit.cli_options import UserError, model_from_args
 
     if not args.suite or not args.method:
         raise UserError("slinvit bench needs --suite and --method (or: slinvit bench report)")
@@ -170,8 +170,8 @@ def run_command(args: argparse.Namespace) -> int:
             raise UserError(str(exc)) from exc
         with ResultsDB(args.results) as db:
             summary = run_bench(
-                suite, args.method, settings, lambda t: _model(args, t), model_name(args), db,
-                tasks, show_progress=not (args.quiet or args.json),
+                suite, args.method, settings, lambda t: model_from_args(args, t),
+                model_name(args), db, tasks, show_progress=not (args.quiet or args.json),
             )  # fmt: skip
     except SpiderDatabaseUnavailable as exc:
         raise UserError(str(exc)) from exc
@@ -204,7 +204,7 @@ def report_command(args: argparse.Namespace) -> int:
     """``slinvit bench report``."""
     from langgraph_slinvit.bench.report import render_markdown, render_plot
     from langgraph_slinvit.bench.results import ResultsDB
-    from langgraph_slinvit.cli import UserError
+    from langgraph_slinvit.cli_options import UserError
 
     if not Path(args.results).is_file():
         raise UserError(f"no results database at {args.results} (run slinvit bench first)")

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from langgraph_slinvit.benchmarks.bash_reward import (
+from langgraph_slinvit.bench.rewards.bash import (
     BashEpisodeResult,
     compute_bash_reward,
     diff_snapshots,
     snapshot_tree,
 )
-from langgraph_slinvit.benchmarks.data import resolve_data_dir
+from langgraph_slinvit.bench.tasks import resolve_data_dir
 
 
 def _extract(fs: int, dest: Path) -> Path:

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from langgraph_slinvit import SlinvitConfig, create_slinvit_agent
-from langgraph_slinvit.benchmarks.bash_reward import compute_bash_reward
-from langgraph_slinvit.benchmarks.bash_task_env import (
+from langgraph_slinvit.bench.rewards.bash import compute_bash_reward
+from langgraph_slinvit.bench.task_envs.bash import (
     BashTaskEnvironment,
     TaskRootSandbox,
     episode_result,
@@ -18,7 +18,7 @@ from langgraph_slinvit.benchmarks.bash_task_env import (
     reward,
     run_gold,
 )
-from langgraph_slinvit.benchmarks.data import BashTask, load_bash_tasks
+from langgraph_slinvit.bench.tasks import BashTask, load_bash_tasks
 from langgraph_slinvit.envs.base import Environment
 from langgraph_slinvit.envs.sandbox import sandbox_available
 from langgraph_slinvit.value import ValueContext

@@ -20,7 +20,7 @@ from langgraph_slinvit.bench.methods import METHODS
 from langgraph_slinvit.bench.results import ResultsDB
 from langgraph_slinvit.bench.runner import run_bench, select_tasks
 from langgraph_slinvit.bench.suites.sql import SqlSuite
-from langgraph_slinvit.benchmarks.spider_sqlite import build_spider_sqlite
+from langgraph_slinvit.bench.task_envs.spider_sqlite import build_spider_sqlite
 from langgraph_slinvit.config import SlinvitConfig
 from langgraph_slinvit.testing import ScriptedChatModel
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from langgraph_slinvit.benchmarks.data import (
+from langgraph_slinvit.bench.tasks import (
     DATA_DIR_ENV,
     default_data_dir,
     load_bash_tasks,
@@ -25,6 +25,19 @@ def test_default_data_dir_and_override(monkeypatch: pytest.MonkeyPatch, tmp_path
     assert default_data_dir() == tmp_path.resolve()
     with pytest.raises(FileNotFoundError):
         resolve_data_dir(tmp_path / "missing")
+
+
+def test_outside_a_checkout_the_data_folder_must_be_given(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from langgraph_slinvit.bench import tasks as data
+
+    monkeypatch.delenv(DATA_DIR_ENV, raising=False)
+    monkeypatch.setattr(data, "_REPO_ROOT", tmp_path / "site-packages")
+    with pytest.raises(FileNotFoundError, match=r"--data DIR.*SLINVIT_DATA_DIR"):
+        default_data_dir()
+    monkeypatch.setenv(DATA_DIR_ENV, str(tmp_path))
+    assert resolve_data_dir() == tmp_path.resolve()
 
 
 def test_sql_tasks() -> None:

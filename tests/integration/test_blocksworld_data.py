@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from langgraph_slinvit.benchmarks.blocksworld import (
+from langgraph_slinvit.bench.task_envs.blocksworld_pddl import (
     BLOCKSWORLD_DOMAIN,
     Action,
     apply,
@@ -19,7 +19,7 @@ from langgraph_slinvit.benchmarks.blocksworld import (
     rule_value,
     validate_plan,
 )
-from langgraph_slinvit.benchmarks.data import load_blocksworld_tasks
+from langgraph_slinvit.bench.tasks import load_blocksworld_tasks
 
 PAPER_TASKS = load_blocksworld_tasks(4) + load_blocksworld_tasks(6)
 

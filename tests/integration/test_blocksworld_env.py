@@ -10,18 +10,18 @@ import pytest
 from langchain_core.messages import BaseMessage
 
 from langgraph_slinvit import SlinvitConfig, create_slinvit_agent
-from langgraph_slinvit.benchmarks.blocksworld import (
+from langgraph_slinvit.bench.task_envs.blocksworld import (
+    BlocksWorldEnvironment,
+    rule_value_hook,
+    success,
+)
+from langgraph_slinvit.bench.task_envs.blocksworld_pddl import (
     load_bw_config,
     parse_plan,
     render_action,
     shortest_plan,
 )
-from langgraph_slinvit.benchmarks.blocksworld_env import (
-    BlocksWorldEnvironment,
-    rule_value_hook,
-    success,
-)
-from langgraph_slinvit.benchmarks.data import load_blocksworld_tasks
+from langgraph_slinvit.bench.tasks import load_blocksworld_tasks
 from langgraph_slinvit.envs.base import Environment
 from langgraph_slinvit.testing import ScriptedChatModel
 from langgraph_slinvit.value import ValueContext

@@ -11,8 +11,7 @@ import warnings
 
 import pytest
 
-from langgraph_slinvit.benchmarks.data import load_sql_tasks
-from langgraph_slinvit.benchmarks.spider_sqlite import (
+from langgraph_slinvit.bench.task_envs.spider_sqlite import (
     SpiderDatabaseUnavailable,
     _connect_mysql,
     build_spider_sqlite,
@@ -20,6 +19,7 @@ from langgraph_slinvit.benchmarks.spider_sqlite import (
     load_spider_mariadb,
     parse_spider_dump,
 )
+from langgraph_slinvit.bench.tasks import load_sql_tasks
 
 pytestmark = pytest.mark.server_db
 

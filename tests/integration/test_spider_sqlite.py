@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from langgraph_slinvit.benchmarks.data import load_sql_tasks
-from langgraph_slinvit.benchmarks.spider_sqlite import (
+from langgraph_slinvit.bench.rewards.sql import compute_sql_reward
+from langgraph_slinvit.bench.task_envs.spider_sqlite import (
     build_spider_sqlite,
     dump_path,
     parse_spider_dump,
 )
-from langgraph_slinvit.benchmarks.sql_reward import compute_sql_reward
+from langgraph_slinvit.bench.tasks import load_sql_tasks
 
 # Gold queries expected to fail on the converted SQLite, with the reason. Empty: all 1034 run.
 # (The data README's "6 gold queries use MySQL-only syntax" are in fact queries that run on

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from langgraph_slinvit.benchmarks.bash_reward import (
+from langgraph_slinvit.bench.rewards.bash import (
     BashEpisodeResult,
     FileChange,
     bash_reward,

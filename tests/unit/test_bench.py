@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +64,7 @@ def test_config_hash_is_stable_and_order_free() -> None:
 
 SC = ("--k 4 --samples 4 --rollouts 0 --horizon 4 --p-llm agreement --agreement-weight 1.0 "
       "--stop-when no_gain")
-# session 14, SlinvitConfig.for_sql_questions():
+# the run that met the InterCode-SQL targets (2026-12-03), SlinvitConfig.for_sql_questions():
 SQ = ("--k 4 --samples 8 --rollouts 0 --horizon 4 --p-llm agreement --agreement-weight 1.0 "
       "--stop-when first_result --temperature 0.6 --seed 4")
 
@@ -71,10 +72,10 @@ SQ = ("--k 4 --samples 8 --rollouts 0 --horizon 4 --p-llm agreement --agreement-
 @pytest.mark.parametrize(
     ("flags", "expected"),
     [
-        (f"{SC} --no-schema-hints", "e316bc1865c4"),  # published (sessions 6 to 8), no hints
-        (SC, "e678d511f5b0"),  # with schema hints (session 9)
+        (f"{SC} --no-schema-hints", "e316bc1865c4"),  # the first published runs, no hints
+        (SC, "e678d511f5b0"),  # with schema hints
         (f"{SC} --no-schema-hints --oracle", "85ee5b8a2963"),
-        (SQ, "555899dd16b9"),  # meets the targets (session 14)
+        (SQ, "555899dd16b9"),  # meets the targets (2026-12-03)
     ],
 )
 def test_published_configurations_keep_their_hash(flags: str, expected: str) -> None:
@@ -93,7 +94,7 @@ def test_published_configurations_keep_their_hash(flags: str, expected: str) -> 
     assert config_hash(config) == expected
 
 
-def test_the_sql_questions_preset_is_the_published_session_14_configuration() -> None:
+def test_the_sql_questions_preset_is_the_published_target_configuration() -> None:
     # SQ's hash is pinned in test_published_configurations_keep_their_hash
     from langgraph_slinvit.bench.cli import bench_settings
 
@@ -493,3 +494,32 @@ def test_report_names_the_method_setting_two_runs_of_a_method_differ_in() -> Non
     assert {"| slinvit [stop_when=submit]", "| slinvit [stop_when=no_gain]",
             "| slinvit [stop_when=no_gain] (ORACLE)", "| single"} <= labels  # fmt: skip
     assert not any("oracle=" in label or "k=" in label for label in labels)
+
+
+def test_the_run_identity_classifies_every_setting_of_the_library() -> None:
+    from langgraph_slinvit.bench import identity
+
+    assert identity.SCHEMA_VERSION == 1
+    classified = set(identity.RECORDED) | set(identity.ADDED_LATER) | identity.NOT_RESULTS
+    assert set(SlinvitConfig().to_dict()) <= classified
+    recorded = identity.recorded_config(SlinvitConfig())
+    assert set(recorded) == set(identity.RECORDED)
+    assert "retries" not in recorded and "repair_failed" not in recorded
+
+
+def test_the_run_identity_refuses_a_setting_it_does_not_classify(monkeypatch) -> None:
+    from langgraph_slinvit.bench import identity
+
+    cfg = SlinvitConfig()
+    monkeypatch.setattr(type(cfg), "to_dict", lambda self: {**asdict(self), "new_knob": 1})
+    with pytest.raises(ValueError, match="new_knob"):
+        identity.recorded_config(cfg)
+
+
+def test_a_recorded_setting_the_library_dropped_keeps_its_published_value(monkeypatch) -> None:
+    from langgraph_slinvit.bench import identity
+
+    # agreement_basis was retired from the library: every run still records "samples"
+    cfg = SlinvitConfig()
+    assert "agreement_basis" not in asdict(cfg)
+    assert identity.recorded_config(cfg)["agreement_basis"] == "samples"

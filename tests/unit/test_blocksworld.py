@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from langgraph_slinvit.benchmarks.blocksworld import (
+from langgraph_slinvit.bench.task_envs.blocksworld_pddl import (
     Action,
     BlocksState,
     BWConfig,

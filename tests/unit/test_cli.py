@@ -125,3 +125,19 @@ def test_the_live_view_says_why_a_no_gain_run_stopped() -> None:
     PlainRenderer(out).event({"type": "no_gain", "decision": 2, "actions": ["ls"], "v_hat": 1.25})
     line = "[2] stop       no candidate beats a result in hand (best value 1.250)\n"
     assert out.getvalue() == line
+
+
+def test_the_command_line_and_the_benchmark_cli_import_without_a_cycle() -> None:
+    # cli.py imports the benchmark parser only inside build_parser, and the benchmark CLI takes
+    # the shared options from cli_options, so each module imports on its own
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, langgraph_slinvit.cli; "
+        "assert not [m for m in sys.modules if m.startswith('langgraph_slinvit.bench')], "
+        "'importing cli imported the benchmark package'; "
+        "import langgraph_slinvit.bench.cli as b; assert callable(b.add_bench_parser)"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr

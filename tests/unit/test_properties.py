@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from langchain_core.messages import AIMessage
 from langchain_core.outputs import ChatGeneration
 
-from langgraph_slinvit.benchmarks.bash_reward import (
+from langgraph_slinvit.bench.rewards.bash import (
     BashEpisodeResult,
     FileChange,
     bash_reward,

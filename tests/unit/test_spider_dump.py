@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from langgraph_slinvit.benchmarks.spider_sqlite import (
+from langgraph_slinvit.bench.task_envs.spider_sqlite import (
     build_spider_sqlite,
     parse_spider_dump,
     split_sql_statements,

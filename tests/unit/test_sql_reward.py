@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from langgraph_slinvit.benchmarks.sql_reward import (
+from langgraph_slinvit.bench.rewards.sql import (
     compute_sql_reward,
     gold_has_order_by,
     intersect_items,

@@ -12,21 +12,11 @@ from dataclasses import replace
 from typing import Any
 
 from langgraph_slinvit.bench.core import BenchSettings, Job, MethodResult, usage_from
+from langgraph_slinvit.bench.identity import recorded_config
 from langgraph_slinvit.config import SlinvitConfig
 from langgraph_slinvit.graph import create_slinvit_agent
 
 NAME = "slinvit"
-_NOT_RESULTS = ("approve_writes", "journal_path", "retries", "retry_backoff", "extra")
-ADDED_LATER = {"repair_failed": False, "verifier_weight": 0.0, "resample_failed": 0}
-"""Settings added after runs were published, with the value that reproduces those runs: left
-out of the recorded configuration at that value, so a published run keeps its hash (and its
-command still resumes it), and recorded only when set otherwise."""
-
-
-RETIRED = {"agreement_basis": "samples"}
-"""Settings retired from ``SlinvitConfig``, recorded with the one behaviour the method keeps, so
-a published run keeps its hash. (``repair_failed``, ``verifier_weight`` and ``resample_failed``
-were retired too; recorded runs left them out at their off values, as ``ADDED_LATER`` says.)"""
 
 
 def agent_config(settings: BenchSettings) -> SlinvitConfig:
@@ -41,13 +31,8 @@ def agent_config(settings: BenchSettings) -> SlinvitConfig:
 
 
 def config(settings: BenchSettings) -> dict[str, Any]:
-    cfg = agent_config(settings).to_dict()
-    kept = {
-        k: v
-        for k, v in cfg.items()
-        if k not in _NOT_RESULTS and not (k in ADDED_LATER and v == ADDED_LATER[k])
-    }
-    return {**kept, **RETIRED, "oracle": settings.oracle}
+    """The recorded configuration (:mod:`~langgraph_slinvit.bench.identity`) plus ``oracle``."""
+    return {**recorded_config(agent_config(settings)), "oracle": settings.oracle}
 
 
 def is_oracle(settings: BenchSettings) -> bool:

@@ -11,14 +11,14 @@ import os
 from typing import Any
 
 from langgraph_slinvit.bench.core import BenchTask, Evaluation
-from langgraph_slinvit.benchmarks.bash_reward import BashEpisodeResult, compute_bash_reward
-from langgraph_slinvit.benchmarks.bash_task_env import (
+from langgraph_slinvit.bench.rewards.bash import BashEpisodeResult, compute_bash_reward
+from langgraph_slinvit.bench.task_envs.bash import (
     BashTaskEnvironment,
     episode_result,
     oracle_reward_hook,
     run_gold,
 )
-from langgraph_slinvit.benchmarks.data import BashTask, load_bash_tasks
+from langgraph_slinvit.bench.tasks import BashTask, load_bash_tasks
 from langgraph_slinvit.envs.base import Environment
 from langgraph_slinvit.value import ValueHook
 

@@ -12,13 +12,18 @@ import os
 from typing import Any
 
 from langgraph_slinvit.bench.core import BenchTask, Evaluation
-from langgraph_slinvit.benchmarks.blocksworld import load_bw_config, problem_for_task, render_goal
-from langgraph_slinvit.benchmarks.blocksworld_env import (
+from langgraph_slinvit.bench.task_envs.blocksworld import (
     BlocksWorldEnvironment,
     rule_value_hook,
     success,
 )
-from langgraph_slinvit.benchmarks.data import load_blocksworld_tasks
+from langgraph_slinvit.bench.task_envs.blocksworld_pddl import (
+    BWConfig,
+    load_bw_config,
+    problem_for_task,
+    render_goal,
+)
+from langgraph_slinvit.bench.tasks import load_blocksworld_tasks, resolve_data_dir
 from langgraph_slinvit.envs.base import Environment
 from langgraph_slinvit.value import ValueContext, ValueHook
 
@@ -44,9 +49,18 @@ class BlocksWorldSuite:
 
     def __init__(self, *, data_dir: str | os.PathLike[str] | None = None) -> None:
         self.data_dir = data_dir
+        self._config: BWConfig | None = None
+
+    @property
+    def config(self) -> BWConfig:
+        """The natural-language templates (``bw_config.yaml``) of this suite's data folder."""
+        if self._config is None:
+            path = resolve_data_dir(self.data_dir) / "blocksworld" / "bw_config.yaml"
+            self._config = load_bw_config(path)
+        return self._config
 
     def tasks(self) -> list[BenchTask]:
-        config = load_bw_config()
+        config = self.config
         tasks: list[BenchTask] = []
         for step in STEPS:
             for t in load_blocksworld_tasks(step, basic_only=True, data_dir=self.data_dir):
@@ -59,7 +73,7 @@ class BlocksWorldSuite:
         return {"steps": list(STEPS)}
 
     def make_env(self, task: BenchTask) -> Environment:
-        return BlocksWorldEnvironment(task.raw)
+        return BlocksWorldEnvironment(task.raw, config=self.config)
 
     def evaluate(self, task: BenchTask, env: Environment, steps: list[dict]) -> Evaluation:
         solved = _solved(env)

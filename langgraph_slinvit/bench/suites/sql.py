@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from langgraph_slinvit.bench.core import BenchTask, Evaluation
-from langgraph_slinvit.benchmarks.data import SqlTask, load_sql_tasks
-from langgraph_slinvit.benchmarks.spider_sqlite import build_spider_sqlite, load_spider_mariadb
-from langgraph_slinvit.benchmarks.sql_reward import compute_sql_reward
+from langgraph_slinvit.bench.rewards.sql import compute_sql_reward
+from langgraph_slinvit.bench.task_envs.spider_sqlite import build_spider_sqlite, load_spider_mariadb
+from langgraph_slinvit.bench.tasks import SqlTask, load_sql_tasks
 from langgraph_slinvit.envs.base import Environment, Observation
 from langgraph_slinvit.envs.sql import SQLEnvironment, statement_start
 from langgraph_slinvit.value import ValueContext, ValueHook

@@ -22,9 +22,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from langgraph_slinvit.envs.base import Observation
-
-from .blocksworld import (
+from langgraph_slinvit.bench.task_envs.blocksworld_pddl import (
     Action,
     BlocksProblem,
     BlocksState,
@@ -42,7 +40,8 @@ from .blocksworld import (
     rule_value,
     validate_plan,
 )
-from .data import BlocksWorldTask
+from langgraph_slinvit.bench.tasks import BlocksWorldTask
+from langgraph_slinvit.envs.base import Observation
 
 if TYPE_CHECKING:
     from langgraph_slinvit.value import ValueContext

@@ -50,7 +50,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .data import resolve_data_dir
+from langgraph_slinvit.bench.tasks import resolve_data_dir
 
 __all__ = [
     "CONVERTER_VERSION",

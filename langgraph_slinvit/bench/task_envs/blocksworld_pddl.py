@@ -20,7 +20,7 @@ from itertools import permutations
 from pathlib import Path
 from typing import Any
 
-from .data import BlocksWorldTask, resolve_data_dir
+from langgraph_slinvit.bench.tasks import BlocksWorldTask, resolve_data_dir
 
 __all__ = [
     "BLOCKSWORLD_DOMAIN",
@@ -335,7 +335,7 @@ def load_problem(path: str | os.PathLike[str]) -> BlocksProblem:
 
 
 def problem_for_task(task: BlocksWorldTask) -> BlocksProblem:
-    """The PDDL problem of a :class:`~langgraph_slinvit.benchmarks.data.BlocksWorldTask`."""
+    """The PDDL problem of a :class:`~langgraph_slinvit.bench.tasks.BlocksWorldTask`."""
     return load_problem(task.instance_path)
 
 

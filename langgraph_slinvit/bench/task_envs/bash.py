@@ -42,11 +42,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
-from langgraph_slinvit.envs.base import Observation, truncate
-from langgraph_slinvit.envs.sandbox import BwrapSandbox, SandboxLimits
-from langgraph_slinvit.envs.shell import ShellEnvironment
-
-from .bash_reward import (
+from langgraph_slinvit.bench.rewards.bash import (
     BashEpisodeResult,
     ChangeKind,
     FileChange,
@@ -55,7 +51,10 @@ from .bash_reward import (
     diff_snapshots,
     snapshot_tree,
 )
-from .data import BashTask, resolve_data_dir
+from langgraph_slinvit.bench.tasks import BashTask, resolve_data_dir
+from langgraph_slinvit.envs.base import Observation, truncate
+from langgraph_slinvit.envs.sandbox import BwrapSandbox, SandboxLimits
+from langgraph_slinvit.envs.shell import ShellEnvironment
 
 if TYPE_CHECKING:
     from langgraph_slinvit.value import ValueContext

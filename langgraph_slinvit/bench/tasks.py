@@ -1,8 +1,9 @@
 """Locate and load the read-only benchmark data (InterCode-SQL/Bash, BlocksWorld).
 
-The data lives outside the repository, by default in ``<repo root>/../shared/data``. Override
-it with the ``data_dir`` argument of every loader or with the ``SLINVIT_DATA_DIR`` environment
-variable. Nothing here copies or writes the data.
+The data folder is, in this order: the ``data_dir`` argument of every loader (``slinvit bench
+--data DIR``), the ``SLINVIT_DATA_DIR`` environment variable, and, only when the package runs
+from a source checkout, the checkout's ``../shared/data``. An installed package (a wheel) has no
+checkout, so there it needs one of the first two. Nothing here copies or writes the data.
 """
 
 from __future__ import annotations
@@ -33,12 +34,31 @@ _BW_FOLDERS = {"generated_basic": "instances", "generated_basic_3": "instances_3
 _BW_PATH_RE = re.compile(r"(generated_basic(?:_3)?)/instance-(\d+)\.pddl$")
 
 
+def _checkout_root() -> Path | None:
+    """The source checkout this package runs from, or None when it is installed elsewhere."""
+    root = _REPO_ROOT
+    if (root / "pyproject.toml").is_file() and (root / ".git").exists():
+        return root
+    return None
+
+
 def default_data_dir() -> Path:
-    """Return ``$SLINVIT_DATA_DIR`` if set, else ``<repo root>/../shared/data``."""
+    """``$SLINVIT_DATA_DIR`` if set, else the checkout's ``../shared/data``.
+
+    Raises FileNotFoundError naming both ways to give the folder when neither applies (an
+    installed package without ``SLINVIT_DATA_DIR``).
+    """
     env = os.environ.get(DATA_DIR_ENV)
     if env:
         return Path(env).expanduser().resolve()
-    return (_REPO_ROOT.parent / "shared" / "data").resolve()
+    root = _checkout_root()
+    if root is None:
+        raise FileNotFoundError(
+            "no benchmark data folder: pass --data DIR (data_dir=...) or set "
+            f"{DATA_DIR_ENV}; the ../shared/data default applies only when running from a "
+            "source checkout"
+        )
+    return (root.parent / "shared" / "data").resolve()
 
 
 def resolve_data_dir(data_dir: str | os.PathLike[str] | None = None) -> Path:
@@ -46,8 +66,8 @@ def resolve_data_dir(data_dir: str | os.PathLike[str] | None = None) -> Path:
     path = Path(data_dir).expanduser() if data_dir is not None else default_data_dir()
     if not path.is_dir():
         raise FileNotFoundError(
-            f"benchmark data directory {path} does not exist; pass data_dir=... or set "
-            f"{DATA_DIR_ENV}"
+            f"benchmark data directory {path} does not exist; pass --data DIR (data_dir=...) "
+            f"or set {DATA_DIR_ENV}"
         )
     return path
 

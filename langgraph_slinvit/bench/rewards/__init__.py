@@ -1,0 +1,1 @@
+"""InterCode's rewards, reproduced exactly: :mod:`.sql` (InterCode-SQL) and :mod:`.bash`."""
