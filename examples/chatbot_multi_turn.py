@@ -38,7 +38,9 @@ def write_customers(path: Path) -> Path:
     """A SQLite file with one ``customers`` table (id, name, city, country)."""
     conn = sqlite3.connect(path)
     try:
-        conn.execute("CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT, city TEXT, country TEXT)")
+        conn.execute(
+            "CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT, city TEXT, country TEXT)"
+        )
         conn.executemany("INSERT INTO customers VALUES (?, ?, ?, ?)", CUSTOMERS)
         conn.commit()
     finally:
