@@ -27,7 +27,7 @@ from langgraph_slinvit.tools import slinvit_tool
 def build_chatbot(chat: BaseChatModel, searcher: BaseChatModel, db_url: str):
     """A chatbot whose ``ask_database`` tool is a SLINVIT agent over ``db_url``."""
     env = SQLEnvironment(db_url)
-    sql_agent = create_slinvit_agent(searcher, env, config=SlinvitConfig(k=2, rollouts=1))
+    sql_agent = create_slinvit_agent(searcher, env, search=SlinvitConfig(k=2, rollouts=1))
     tool = slinvit_tool(sql_agent, name="ask_database",
                         description="Answer a question about the shop database (customers, "
                         "products, orders).")  # fmt: skip

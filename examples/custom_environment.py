@@ -49,7 +49,7 @@ def main() -> None:
     from langgraph_slinvit.models import chat_model
 
     env = KeyValueEnvironment({"capital_of_norway": "Oslo", "capital_of_italy": "Rome"})
-    agent = create_slinvit_agent(chat_model(), env, config=SlinvitConfig(k=2, rollouts=1))
+    agent = create_slinvit_agent(chat_model(), env, search=SlinvitConfig(k=2, rollouts=1))
     out = agent.invoke({"messages": [("user", "What is the capital of Norway?")]})
     print(out["answer"])
 
