@@ -106,3 +106,23 @@ def remaining_budget(config_limits: dict, usage: dict, started_at: float) -> Bud
         deadline=started_at + config_limits["max_seconds"],
         rollouts=int(config_limits["max_rollouts"] - usage.get("rollouts", 0)),
     )
+
+
+def budget_record(budget: Budget) -> dict:
+    """A budget's limits as plain data (a branch's ``BudgetRecord``), what it spent left out."""
+    return {
+        "llm_calls": budget.llm_calls,
+        "tokens": budget.tokens,
+        "deadline": budget.deadline,
+        "rollouts": budget.rollouts,
+    }
+
+
+def budget_from_record(record: dict) -> Budget:
+    """The budget a ``BudgetRecord`` describes, with nothing spent yet."""
+    return Budget(
+        llm_calls=int(record["llm_calls"]),
+        tokens=int(record["tokens"]),
+        deadline=float(record["deadline"]),
+        rollouts=int(record["rollouts"]),
+    )

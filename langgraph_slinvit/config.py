@@ -87,6 +87,9 @@ class SlinvitConfig:
     agreement is no evidence against a result in hand (its samples see that result and repeat
     it), so exploring past it can only replace it (docs/benchmark-history.md, session 11). Not
     for tasks that take several actions (a shell session, a puzzle)."""
+    history_tokens: int = 2000
+    """Tokens (estimated as characters / 4) of earlier turns of the thread shown with a follow-up
+    question: their questions, the actions that ran with their results, and the answers."""
     summarize_answer: bool = True
     """Ask the LLM to phrase the final answer from the last result (one more call)."""
     retries: int = 3
@@ -110,6 +113,7 @@ class SlinvitConfig:
             "max_tokens": self.max_tokens >= 1,
             "max_seconds": self.max_seconds > 0,
             "max_rollouts": self.max_rollouts >= 0,
+            "history_tokens": self.history_tokens >= 0,
         }
         bad = [name for name, ok in checks.items() if not ok]
         if bad:

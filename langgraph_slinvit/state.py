@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import operator
-from typing import Annotated, Any, TypedDict
+from typing import Annotated, Any
 
 from langchain_core.messages import AnyMessage
 from langgraph.graph.message import add_messages
+from typing_extensions import TypedDict
 
 from langgraph_slinvit.budget import add_usage
 
@@ -28,7 +29,12 @@ class OutputState(TypedDict, total=False):
     answer_step: int | None
     """Index in ``steps`` of the result the answer rests on (see ``SlinvitConfig.answer_from``)."""
     stop_reason: str
-    """``submitted``, ``horizon``, or the budget that ran out (``max_llm_calls``...)."""
+    """``submitted``, ``no_gain``, ``first_result``, ``terminal``, ``horizon``, ``no_result`` (the
+    episode ended on a failed action or none), or the budget that ran out (``max_llm_calls``...)."""
+    structured_response: Any
+    """The answer in the agent's ``response_format``, when it has one."""
+    turns: list[dict[str, Any]]
+    """Finished episodes of this thread (``records.TurnRecord``): the next turn's context."""
 
 
 class SlinvitState(OutputState, total=False):
@@ -57,6 +63,18 @@ class BranchState(TypedDict):
     candidate: dict[str, Any]
     budget: dict[str, float]
     decision: int
+
+
+class SlinvitContext(TypedDict, total=False):
+    """A run's context (``invoke(..., context={...})``): per-run overrides of the settings."""
+
+    k: int
+    depth: int
+    rollouts: int
+    horizon: int
+    rollout_horizon: int
+    lam: float
+    samples: int
 
 
 class RolloutState(BranchState, total=False):

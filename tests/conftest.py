@@ -77,6 +77,6 @@ def make_model() -> Callable[..., ScriptedChatModel]:
 @pytest.fixture(autouse=True)
 def _journal_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Runs with a checkpointer journal their actions; keep that file in the test's temp dir."""
-    import langgraph_slinvit.graph as graph
+    import langgraph_slinvit.nodes as nodes
 
-    monkeypatch.setattr(graph, "_default_journal_path", lambda: str(tmp_path / "journal.sqlite"))
+    monkeypatch.setattr(nodes, "default_journal_path", lambda: str(tmp_path / "journal.sqlite"))

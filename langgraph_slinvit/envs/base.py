@@ -101,6 +101,13 @@ def legal_actions_of(env: Environment) -> list[str] | None:
 
 
 
+def default_settings_of(env: Environment) -> Any:
+    """The settings an environment measured best with (its optional ``default_settings()``,
+    a ``SlinvitConfig``), or None: the agent then uses ``SlinvitConfig()``."""
+    own = getattr(env, "default_settings", None)
+    return own() if callable(own) else None
+
+
 def truncate(text: str, limit: int) -> str:
     """Cut ``text`` to ``limit`` characters, saying how much was dropped."""
     if len(text) <= limit:

@@ -317,6 +317,13 @@ class SQLEnvironment:
             conn.exec_driver_sql(f"SET SESSION max_execution_time = {int(self.timeout * 1000)}")
 
     # -- the protocol ------------------------------------------------------------------------
+    def default_settings(self) -> Any:
+        """The ``sql`` preset: the settings that answer questions over a database best in the
+        published benchmark (``langgraph_slinvit.presets``)."""
+        from langgraph_slinvit.presets import preset
+
+        return preset("sql")
+
     def describe(self) -> str:
         """The database schema as CREATE TABLE statements."""
         if self._schema is None:

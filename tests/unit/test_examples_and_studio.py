@@ -39,7 +39,7 @@ def test_langgraph_json_graphs_import_and_compile(
         graph = getattr(module, attr)
         assert graph.checkpointer is None, "langgraph dev refuses graphs with a checkpointer"
         nodes = set(graph.get_graph(xray=True).nodes)
-        assert {"propose", "rollout:expand", "rollout:simulate", "score", "select", "act",
+        assert {"propose", "rollout", "score", "select", "act",
                 "respond"} <= nodes  # fmt: skip
         module.env.close()
 

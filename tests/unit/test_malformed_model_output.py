@@ -25,7 +25,7 @@ from tests.conftest import SHOP_SQL
 
 NO_ACTION = "The model proposed no usable action."
 HORIZON = 3
-STOP_REASONS = {"horizon", "submitted", "max_llm_calls", "max_tokens", "max_seconds"}
+STOP_REASONS = {"horizon", "submitted", "no_result", "max_llm_calls", "max_tokens", "max_seconds"}
 
 UNUSABLE = {
     "prose": "You should compare the customers table with the orders table to find them.",
