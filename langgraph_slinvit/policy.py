@@ -8,9 +8,11 @@ for all of them before any is sent, and recorded with what was sent. Token usage
 per request (``langchain-openai`` repeats the request's usage on every choice).
 
 Every call carries the run's ``RunnableConfig`` (callbacks, tags, metadata, run name), so callbacks,
-tracing and ``astream_events`` see it. Search calls (proposals, rollouts, critic) are tagged
-``nostream`` so that LangGraph's ``stream_mode="messages"`` leaves them out; :meth:`Policy.answer`
-(the final answer) is not, and streams its tokens there.
+tracing and ``astream_events`` see it: the ``config`` passed, else the config of the graph node the
+call runs in (not visible from threads the caller starts itself: pass ``config`` there). Search
+calls (proposals, rollouts, critic) are tagged ``nostream`` so that LangGraph's
+``stream_mode="messages"`` leaves them out; :meth:`Policy.answer` (the final answer) is not, and
+streams its tokens there.
 
 Transient endpoint errors (connection failures, timeouts, rate limits, 5xx answers) are retried
 with backoff while the run's deadline allows, then raised as :class:`ModelEndpointError` naming
@@ -34,6 +36,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, LLMResult
 from langchain_core.runnables import RunnableConfig
+from langchain_core.runnables.config import var_child_runnable_config
 
 from langgraph_slinvit.budget import Budget
 from langgraph_slinvit.models import ResolvedModel, resolve_model
@@ -211,6 +214,7 @@ class Policy:
         if n <= 1 or supports_n(model):
             return self._request(messages, n, temp, budget, max_tokens, config=config)
         budget.check_call(n)
+        config = _current(config)  # the pool's threads do not see the caller's context
         with ThreadPoolExecutor(max_workers=min(n, MAX_CONCURRENCY)) as pool:
             futures = [
                 pool.submit(
@@ -349,10 +353,15 @@ def _generations(result: LLMResult) -> list[ChatGeneration]:
     return [g for g in result.generations[0] if isinstance(g, ChatGeneration)]
 
 
+def _current(config: RunnableConfig | None) -> RunnableConfig | None:
+    """``config``, else the config of the runnable (graph node) this call runs inside, if any."""
+    return config if config is not None else var_child_runnable_config.get()
+
+
 def _run_options(config: RunnableConfig | None, stream: bool) -> dict[str, Any]:
     """``generate``'s callbacks, tags, metadata and run name from the run's config; a search call
     gets the ``nostream`` tag."""
-    config = config or {}
+    config = _current(config) or {}
     tags = list(config.get("tags") or [])
     if not stream and NOSTREAM not in tags:
         tags.append(NOSTREAM)
