@@ -13,6 +13,7 @@ from langgraph_slinvit.envs import ShellEnvironment
 from langgraph_slinvit.envs.lazy import LazyEnvironment
 
 ROOT = Path(__file__).resolve().parents[2]
+SHELL_AGENT = str(ROOT / "graphs" / "shell_agent.py")
 
 
 def test_lazy_environment_builds_on_first_method_call_only():
@@ -58,9 +59,7 @@ def test_studio_shell_graph_imports_without_bwrap_and_its_first_run_names_bubble
         f"""
         import importlib.util, shutil
         assert shutil.which("bwrap") is None
-        spec = importlib.util.spec_from_file_location("studio_shell", {
-            str(ROOT / "graphs" / "shell_agent.py")!r
-        })
+        spec = importlib.util.spec_from_file_location("studio_shell", {SHELL_AGENT!r})
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         print("imported", type(module.graph).__name__)
