@@ -7,12 +7,10 @@ the first request). Exported without a checkpointer: ``langgraph dev`` brings it
 
 import os
 
-from langgraph_slinvit import SlinvitConfig, build_slinvit_graph
+from langgraph_slinvit import build_slinvit_graph
 from langgraph_slinvit.demo import demo_database
 from langgraph_slinvit.envs import SQLEnvironment
 from langgraph_slinvit.models import default_chat_model
 
 env = SQLEnvironment(os.environ.get("SLINVIT_DB_URL") or f"sqlite:///{demo_database()}")
-graph = build_slinvit_graph(default_chat_model, env, config=SlinvitConfig()).compile(
-    name="slinvit_sql"
-)
+graph = build_slinvit_graph(default_chat_model, env).compile(name="slinvit_sql")

@@ -55,10 +55,10 @@ class Budget:
     spent: dict = field(default_factory=empty_usage)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def check_call(self) -> None:
-        """Raise if one more LLM call is not allowed."""
+    def check_call(self, calls: int = 1) -> None:
+        """Raise if ``calls`` more LLM calls are not allowed."""
         with self._lock:
-            if self.spent["llm_calls"] >= self.llm_calls:
+            if self.spent["llm_calls"] + calls > self.llm_calls:
                 raise BudgetExhausted("max_llm_calls")
             if self.spent["prompt_tokens"] + self.spent["completion_tokens"] >= self.tokens:
                 raise BudgetExhausted("max_tokens")

@@ -1,13 +1,23 @@
 """The LLM policy: n samples for one prompt, with token log-probabilities where available.
 
 One request with ``n`` samples when the model supports it (OpenAI-compatible endpoints through
-``langchain-openai``, and any model with ``supports_n_samples = True``); otherwise ``n`` requests
-in a batch. Every request is checked against a :class:`~langgraph_slinvit.budget.Budget` first and
-recorded in it afterwards; token usage is counted once per request (``langchain-openai`` repeats the
-request's usage on every choice). Transient endpoint errors (connection failures, timeouts, rate
-limits, 5xx answers) are retried with backoff while the run's deadline allows, then raised as
-:class:`ModelEndpointError` naming the endpoint. An OpenAI-compatible request never waits past
-the deadline: its timeout is cut to the time left.
+``langchain-openai``, and any model with ``supports_n_samples = True``); otherwise ``n`` single
+requests sent concurrently. Counting rule: every request sent counts as one LLM call, so one
+request with ``n`` samples counts once and ``n`` single requests count ``n``; the budget is checked
+for all of them before any is sent, and recorded with what was sent. Token usage is counted once
+per request (``langchain-openai`` repeats the request's usage on every choice).
+
+Every call carries the run's ``RunnableConfig`` (callbacks, tags, metadata, run name), so callbacks,
+tracing and ``astream_events`` see it: the ``config`` passed, else the config of the graph node the
+call runs in (not visible from threads the caller starts itself: pass ``config`` there). Search
+calls (proposals, rollouts, critic) are tagged ``nostream`` so that LangGraph's
+``stream_mode="messages"`` leaves them out; :meth:`Policy.answer` (the final answer) is not, and
+streams its tokens there.
+
+Transient endpoint errors (connection failures, timeouts, rate limits, 5xx answers) are retried
+with backoff while the run's deadline allows, then raised as :class:`ModelEndpointError` naming
+the endpoint. An OpenAI-compatible request never waits past the deadline: its timeout is cut to
+the time left.
 """
 
 from __future__ import annotations
@@ -18,19 +28,32 @@ import math
 import re
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
-from langchain_core.outputs import ChatGeneration
+from langchain_core.outputs import ChatGeneration, LLMResult
+from langchain_core.runnables import RunnableConfig
+from langchain_core.runnables.config import var_child_runnable_config
 
 from langgraph_slinvit.budget import Budget
+from langgraph_slinvit.models import ResolvedModel, resolve_model
 
 log = logging.getLogger(__name__)
 
 REPLY_TOKENS = 512
 """Completion tokens per reply at most (every benchmark method gets the same cap)."""
+
+ANSWER_TOKENS = 200
+"""Completion tokens of the final answer at most."""
+
+NOSTREAM = "nostream"
+"""LangGraph's ``TAG_NOSTREAM``: ``stream_mode="messages"`` skips model calls with this tag."""
+
+MAX_CONCURRENCY = 8
+"""Single requests in flight at once for a model without ``n``."""
 
 _TRANSIENT = (
     "APIConnectionError",
@@ -125,8 +148,10 @@ class Policy:
     """Samples completions from a chat model under a budget.
 
     Args:
-        model: any LangChain chat model, or a zero-argument callable returning one (resolved at the
-            first call, so a graph can be built before a local server is started).
+        model: what :func:`~langgraph_slinvit.models.resolve_model` accepts: a chat model, a
+            ``"provider:model"`` string, a ``model.bind(...)`` binding, or a zero-argument
+            callable returning one of these (resolved at the first call, so a graph can be built
+            before a local server is started). Anything else raises ``TypeError`` here.
         temperature: default sampling temperature.
         want_logprobs: ask for token log-probabilities (dropped automatically if refused).
         retries: attempts after a transient endpoint error.
@@ -134,7 +159,7 @@ class Policy:
 
     def __init__(
         self,
-        model: BaseChatModel | Callable[[], BaseChatModel],
+        model: Any,
         *,
         temperature: float = 0.8,
         want_logprobs: bool = True,
@@ -142,28 +167,35 @@ class Policy:
         backoff: float = 1.0,
         seed: int | None = None,
     ) -> None:
-        self._model = model
+        self._model: ResolvedModel | Callable[[], Any] = resolve_model(model)
         self.temperature = temperature
         self.want_logprobs = want_logprobs
         self.retries = retries
         self.backoff = backoff
         self.seed = seed
+        self._warned_few_choices = False
 
     def reseeded(self, offset: int) -> Policy:
         """This policy with its seed moved by ``offset`` (the same policy without a seed or at
         offset 0): a request repeated with the same seed would return the same samples."""
         if not offset or self.seed is None:
             return self
-        self._model = self.model  # resolve a model factory once, for both policies
+        self._resolved()  # resolve a model factory once, for both policies
         other = copy.copy(self)
         other.seed = self.seed + offset
         return other
 
+    def _resolved(self) -> ResolvedModel:
+        if not isinstance(self._model, ResolvedModel):
+            resolved = resolve_model(self._model(), lazy=False)
+            assert isinstance(resolved, ResolvedModel)
+            self._model = resolved
+        return self._model
+
     @property
     def model(self) -> BaseChatModel:
-        if not isinstance(self._model, BaseChatModel):
-            self._model = self._model()
-        return self._model
+        """The chat model the requests go to (a binding's settings are merged into each call)."""
+        return self._resolved().model
 
     def sample(
         self,
@@ -173,24 +205,61 @@ class Policy:
         *,
         temperature: float | None = None,
         max_tokens: int | None = REPLY_TOKENS,
+        config: RunnableConfig | None = None,
     ) -> list[Sample]:
-        """``n`` completions of ``messages`` (one request if the model supports ``n``)."""
+        """``n`` completions of ``messages``: one request if the model supports ``n`` (one LLM
+        call), else ``n`` concurrent single requests (``n`` LLM calls). Tagged ``nostream``."""
         temp = self.temperature if temperature is None else temperature
         model = self.model
         if n <= 1 or supports_n(model):
-            return self._request(messages, n, temp, budget, max_tokens)
-        samples: list[Sample] = []
-        for _ in range(n):
-            samples += self._request(messages, 1, temp, budget, max_tokens)
-        return samples
+            return self._request(messages, n, temp, budget, max_tokens, config=config)
+        budget.check_call(n)
+        config = _current(config)  # the pool's threads do not see the caller's context
+        with ThreadPoolExecutor(max_workers=min(n, MAX_CONCURRENCY)) as pool:
+            futures = [
+                pool.submit(
+                    self._request,
+                    messages,
+                    1,
+                    temp,
+                    budget,
+                    max_tokens,
+                    None,
+                    config=config,
+                    checked=True,
+                )
+                for _ in range(n)
+            ]
+            results = [f.result() for f in futures]
+        return [s for r in results for s in r]
 
-    def yes_probability(self, messages: Sequence[BaseMessage], budget: Budget) -> float | None:
+    def answer(
+        self,
+        messages: Sequence[BaseMessage],
+        budget: Budget,
+        *,
+        config: RunnableConfig | None = None,
+        max_tokens: int | None = ANSWER_TOKENS,
+    ) -> str:
+        """The final answer to the user: one greedy request whose tokens stream to LangGraph's
+        ``stream_mode="messages"`` (no ``nostream`` tag). One LLM call."""
+        samples = self._request(messages, 1, 0.0, budget, max_tokens, config=config, stream=True)
+        return samples[0].text if samples else ""
+
+    def yes_probability(
+        self,
+        messages: Sequence[BaseMessage],
+        budget: Budget,
+        *,
+        config: RunnableConfig | None = None,
+    ) -> float | None:
         """P(Yes) / (P(Yes) + P(No)) over the first token of a greedy one-token reply, from its
         top log-probabilities: 0.5 when neither word is among them, None when the endpoint
-        returns no log-probabilities. One request."""
+        returns no log-probabilities. One request, tagged ``nostream``."""
         samples = self._request(
-            messages, 1, 0.0, budget, 1, extra={"logprobs": True, "top_logprobs": 10}
-        )
+            messages, 1, 0.0, budget, 1,
+            extra={"logprobs": True, "top_logprobs": 10}, config=config,
+        )  # fmt: skip
         top = samples[0].first_top if samples else None
         if top is None:
             return None
@@ -210,25 +279,38 @@ class Policy:
         budget: Budget,
         max_tokens: int | None,
         extra: dict[str, Any] | None = None,
+        *,
+        config: RunnableConfig | None = None,
+        stream: bool = False,
+        checked: bool = False,
     ) -> list[Sample]:
-        budget.check_call()
-        model = self.model
-        kwargs: dict[str, Any] = {"temperature": temperature, **(extra or {})}
+        if not checked:
+            budget.check_call()
+        resolved = self._resolved()
+        model = resolved.model
+        kwargs: dict[str, Any] = {
+            **resolved.kwargs,
+            "temperature": temperature,
+            **(extra or {}),
+        }
         if n > 1:
             kwargs["n"] = n
         if max_tokens:
             kwargs["max_tokens"] = max_tokens
         if self.seed is not None and supports_n(model):
             kwargs["seed"] = self.seed
-        if self.want_logprobs and supports_n(model):
+        if self.want_logprobs and supports_n(model) and not stream:
             kwargs["logprobs"] = True
+        if not stream:
+            kwargs["stream"] = False  # n choices and log-probabilities need one whole reply
+        run = _run_options(config, stream)
         attempt = 0
         while True:
             timeout = _request_timeout(model, budget.deadline)
             if timeout is not None:
                 kwargs["timeout"] = timeout
             try:
-                result = model.generate([list(messages)], **kwargs)
+                result = model.generate([list(messages)], **run, **kwargs)
                 break
             except Exception as exc:
                 name = type(exc).__name__
@@ -251,13 +333,44 @@ class Policy:
                     ) from exc
                 log.warning("model call failed (%s), retry %d in %.1fs", name, attempt, delay)
                 time.sleep(delay)
-        generations = [g for g in result.generations[0] if isinstance(g, ChatGeneration)]
+        generations = _generations(result)
+        if n > 1 and len(generations) < n and not self._warned_few_choices:
+            self._warned_few_choices = True
+            log.warning(
+                "model endpoint %s returned %d choices when asked for n=%d; set "
+                "supports_n_samples=False on the model to send n single requests instead",
+                endpoint_name(model), len(generations), n,
+            )  # fmt: skip
         prompt_tokens, completion_tokens = _usage(result.llm_output, generations)
         budget.record(llm_calls=1, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens)
         return [
             Sample(text=_text(g.message), mean_logprob=_mean_logprob(g), first_top=_first_top(g))
             for g in generations
         ]
+
+
+def _generations(result: LLMResult) -> list[ChatGeneration]:
+    return [g for g in result.generations[0] if isinstance(g, ChatGeneration)]
+
+
+def _current(config: RunnableConfig | None) -> RunnableConfig | None:
+    """``config``, else the config of the runnable (graph node) this call runs inside, if any."""
+    return config if config is not None else var_child_runnable_config.get()
+
+
+def _run_options(config: RunnableConfig | None, stream: bool) -> dict[str, Any]:
+    """``generate``'s callbacks, tags, metadata and run name from the run's config; a search call
+    gets the ``nostream`` tag."""
+    config = _current(config) or {}
+    tags = list(config.get("tags") or [])
+    if not stream and NOSTREAM not in tags:
+        tags.append(NOSTREAM)
+    options: dict[str, Any] = {"callbacks": config.get("callbacks"), "tags": tags}
+    if config.get("metadata"):
+        options["metadata"] = dict(config["metadata"])
+    if config.get("run_name"):
+        options["run_name"] = config["run_name"]
+    return options
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")

@@ -1,18 +1,19 @@
 """A scripted chat model for tests and overhead benchmarks (no network, deterministic).
 
 LangChain's fake chat models lack ``bind_tools`` and drop tool calls when streaming; this one
-only needs to answer ``generate`` with ``n`` choices, which is all SLINVIT asks of a model.
+answers ``generate`` with ``n`` choices, which is all SLINVIT's search asks of a model, and streams
+a single reply word by word (for ``stream_mode="messages"``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, BaseMessage
-from langchain_core.outputs import ChatGeneration, ChatResult
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable
 
 Responder = Callable[[Sequence[BaseMessage], int], Sequence[str]]
@@ -37,6 +38,8 @@ class ScriptedChatModel(BaseChatModel):
     calls: list[dict] = []  # noqa: RUF012 - a pydantic field, copied per instance
     fail_times: int = 0
     """Raise a ConnectionError on this many requests first (to test retries)."""
+    error: Any = None
+    """An exception raised on every request (to test how failures surface)."""
     supports_n_samples: bool = True
 
     @property
@@ -57,6 +60,8 @@ class ScriptedChatModel(BaseChatModel):
     ) -> ChatResult:
         n = int(kwargs.get("n") or 1)
         self.calls.append({"messages": messages, "n": n, "kwargs": kwargs})
+        if self.error is not None:
+            raise self.error
         if self.fail_times > 0:
             self.fail_times -= 1
             raise ConnectionError("scripted endpoint is down")
@@ -92,3 +97,26 @@ class ScriptedChatModel(BaseChatModel):
                 "total_tokens": prompt_tokens + completion,
             }
         return ChatResult(generations=generations, llm_output={"token_usage": usage})
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        """One reply (``n`` is 1 when streaming), a word per chunk."""
+        result = self._generate(messages, stop, run_manager, **{**kwargs, "n": 1})
+        message = result.generations[0].message
+        words = str(message.content).split(" ")
+        for i, word in enumerate(words):
+            text = word if i == len(words) - 1 else word + " "
+            last = i == len(words) - 1
+            chunk = ChatGenerationChunk(
+                message=AIMessageChunk(
+                    content=text, usage_metadata=message.usage_metadata if last else None
+                )
+            )
+            if run_manager is not None:
+                run_manager.on_llm_new_token(text, chunk=chunk)
+            yield chunk
