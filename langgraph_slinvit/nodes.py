@@ -9,6 +9,7 @@ methods. Every method is a thin adapter from graph state to a function of
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import time
 from dataclasses import replace
@@ -310,11 +311,9 @@ class SlinvitNodes:
                 state["task"], answer_step["action"], answer_step["observation"]["output"],
                 self.env.language,
             )  # fmt: skip
-            try:
-                reply = self.policy.sample(messages, 1, budget, temperature=0.0, max_tokens=200)
-                summary = reply[0].text.strip() if reply else ""
-            except (BudgetExhausted, ModelEndpointError):
-                pass  # the rendered result alone is still a complete answer
+            # on failure the rendered result alone is still a complete answer
+            with contextlib.suppress(BudgetExhausted, ModelEndpointError):
+                summary = self.policy.answer(messages, budget, config=config).strip()
             spent = budget.spent
         text = episode.answer_text(answer_step, reason, self.env.language, summary)
         elapsed = round(time.time() - state["started_at"], 3)

@@ -22,7 +22,6 @@ the time left.
 
 from __future__ import annotations
 
-import copy
 import logging
 import math
 import re
@@ -175,16 +174,6 @@ class Policy:
         self.seed = seed
         self._warned_few_choices = False
 
-    def reseeded(self, offset: int) -> Policy:
-        """This policy with its seed moved by ``offset`` (the same policy without a seed or at
-        offset 0): a request repeated with the same seed would return the same samples."""
-        if not offset or self.seed is None:
-            return self
-        self._resolved()  # resolve a model factory once, for both policies
-        other = copy.copy(self)
-        other.seed = self.seed + offset
-        return other
-
     def _resolved(self) -> ResolvedModel:
         if not isinstance(self._model, ResolvedModel):
             resolved = resolve_model(self._model(), lazy=False)
@@ -245,31 +234,6 @@ class Policy:
         ``stream_mode="messages"`` (no ``nostream`` tag). One LLM call."""
         samples = self._request(messages, 1, 0.0, budget, max_tokens, config=config, stream=True)
         return samples[0].text if samples else ""
-
-    def yes_probability(
-        self,
-        messages: Sequence[BaseMessage],
-        budget: Budget,
-        *,
-        config: RunnableConfig | None = None,
-    ) -> float | None:
-        """P(Yes) / (P(Yes) + P(No)) over the first token of a greedy one-token reply, from its
-        top log-probabilities: 0.5 when neither word is among them, None when the endpoint
-        returns no log-probabilities. One request, tagged ``nostream``."""
-        samples = self._request(
-            messages, 1, 0.0, budget, 1,
-            extra={"logprobs": True, "top_logprobs": 10}, config=config,
-        )  # fmt: skip
-        top = samples[0].first_top if samples else None
-        if top is None:
-            return None
-        mass = {"yes": 0.0, "no": 0.0}
-        for token, logprob in top.items():
-            word = token.strip().lower()
-            if word in mass:
-                mass[word] += math.exp(logprob)
-        total = mass["yes"] + mass["no"]
-        return mass["yes"] / total if total > 0 else 0.5
 
     def _request(
         self,

@@ -101,14 +101,6 @@ def test_astream_events_sees_the_proposal_calls():
     assert [e["metadata"]["langgraph_node"] for e in starts] == ["propose", "respond"]
 
 
-def test_yes_probability_passes_the_config():
-    model = ScriptedChatModel(script=["Yes"], top_logprobs=lambda m: {"Yes": -0.1, "No": -2.0})
-    rec = Recorder()
-    p = Policy(model).yes_probability([HumanMessage("ok?")], budget(), config={"callbacks": [rec]})
-    assert p is not None and p > 0.5
-    assert len(rec.starts) == 1 and NOSTREAM in rec.starts[0]["tags"]
-
-
 def test_answer_is_greedy_and_short():
     model = ScriptedChatModel(script=["fine"])
     Policy(model, temperature=0.9).answer([HumanMessage("q")], budget())

@@ -181,11 +181,3 @@ def test_a_finite_action_set_keeps_only_legal_candidates() -> None:
     ]
     cands = candidates_from_samples(samples, "text", "agreement", choices=LEGAL)
     assert [(c.action, c.p_llm) for c in cands] == [(LEGAL[0], 0.25)]
-
-
-def test_reseeded_policy_moves_only_a_set_seed() -> None:
-    model = ScriptedChatModel(script=[["x"]], calls=[])
-    plain, seeded = Policy(model), Policy(model, seed=3)
-    assert plain.reseeded(2) is plain and seeded.reseeded(0) is seeded
-    moved = seeded.reseeded(2)
-    assert moved.seed == 5 and seeded.seed == 3 and moved.model is seeded.model
