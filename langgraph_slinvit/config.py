@@ -12,6 +12,29 @@ ExpandFrom = Literal["policy", "legal"]
 StopRule = Literal["submit", "no_gain", "first_result"]
 
 
+_RANGES: dict[str, tuple[type, float, bool]] = {
+    "k": (int, 1, False),
+    "depth": (int, 1, False),
+    "rollouts": (int, 0, False),
+    "horizon": (int, 1, False),
+    "rollout_horizon": (int, 0, False),
+    "lam": (float, 0, False),
+    "agreement_weight": (float, 0, False),
+    "samples": (int, 0, False),
+    "temperature": (float, 0, False),
+    "max_llm_calls": (int, 1, False),
+    "max_tokens": (int, 1, False),
+    "max_seconds": (float, 0, True),
+    "max_rollouts": (int, 0, False),
+    "history_tokens": (int, 0, False),
+    "retries": (int, 0, False),
+    "retry_backoff": (float, 0, False),
+    "seed": (int, -(2**63), False),
+}
+"""Each numeric setting: its type, its lower bound, and whether the bound is excluded."""
+_OPTIONAL = ("seed",)
+
+
 @dataclass(frozen=True)
 class SlinvitConfig:
     """Settings of one SLINVIT agent.
@@ -80,12 +103,12 @@ class SlinvitConfig:
     not act on a result it values no better than one it has (and the files or tables that
     result left stay as they are). With depth > 1, or rollouts that go past the leaf, a step's
     value is that of a state further ahead, not in hand, and the rule does not stop there.
-    Measured with ``rollouts=0`` (docs/benchmark-history.md, session 6): better on InterCode-SQL and
+    Measured with ``rollouts=0`` (docs/changelog.md, 2026-11-25): better on InterCode-SQL and
     -Bash; not the default, since on a puzzle a plateau of the value is a step on the way.
     ``first_result`` = ``no_gain``, and also right after the first real action that did not fail
     (a result, empty or not): for tasks answered by one query, where a later decision's
     agreement is no evidence against a result in hand (its samples see that result and repeat
-    it), so exploring past it can only replace it (docs/benchmark-history.md, session 11). Not
+    it), so exploring past it can only replace it (docs/changelog.md, 2026-12-02). Not
     for tasks that take several actions (a shell session, a puzzle)."""
     history_tokens: int = 2000
     """Tokens (estimated as characters / 4) of earlier turns of the thread shown with a follow-up
@@ -100,24 +123,22 @@ class SlinvitConfig:
     """Seed passed to the model where it supports one."""
 
     def __post_init__(self) -> None:
-        checks = {
-            "k": self.k >= 1,
-            "depth": self.depth >= 1,
-            "rollouts": self.rollouts >= 0,
-            "horizon": self.horizon >= 1,
-            "rollout_horizon": self.rollout_horizon >= 0,
-            "lam": self.lam >= 0,
-            "agreement_weight": self.agreement_weight >= 0,
-            "samples": self.samples >= 0,
-            "max_llm_calls": self.max_llm_calls >= 1,
-            "max_tokens": self.max_tokens >= 1,
-            "max_seconds": self.max_seconds > 0,
-            "max_rollouts": self.max_rollouts >= 0,
-            "history_tokens": self.history_tokens >= 0,
-        }
-        bad = [name for name, ok in checks.items() if not ok]
-        if bad:
-            raise ValueError(f"invalid SlinvitConfig values: {', '.join(bad)}")
+        for name, (kind, low, strict) in _RANGES.items():
+            value = getattr(self, name)
+            if value is None and name in _OPTIONAL:
+                continue
+            if kind is int:
+                ok_type = isinstance(value, int) and not isinstance(value, bool)
+            else:
+                ok_type = isinstance(value, (int, float)) and not isinstance(value, bool)
+            word = "an integer" if kind is int else "a number"
+            rule = f"{word} {'>' if strict else '>='} {low}"
+            if not ok_type or (value <= low if strict else value < low):
+                raise ValueError(f"invalid SlinvitConfig value: {name}={value!r} (must be {rule})")
+        for name in ("repeat_means_submit", "approve_writes", "summarize_answer"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"invalid SlinvitConfig value: {name}={getattr(self, name)!r} "
+                                 "(must be True or False)")  # fmt: skip
         if self.value not in ("feedback", "critic", "feedback+critic"):
             raise ValueError(f"unknown value estimator: {self.value!r}")
         if self.answer_from not in ("best", "last"):
@@ -132,7 +153,7 @@ class SlinvitConfig:
     @classmethod
     def for_sql_questions(cls, **overrides: Any) -> SlinvitConfig:
         """The settings that answer questions over a database best in the published benchmark
-        (InterCode-SQL, docs/results.md, session 14): 8 samples of one request at temperature
+        (InterCode-SQL, docs/results.md, 2026-12-03): 8 samples of one request at temperature
         0.6, agreement among their execution results as the value (no rollouts: one query
         answers), and the answer is the first query that runs. ``overrides`` replace any field.
         """

@@ -1,4 +1,4 @@
-"""Probes of the local model and of recorded InterCode-SQL runs (docs/benchmark-history.md).
+"""Probes of the local model and of recorded InterCode-SQL runs (docs/changelog.md).
 
 ``judge``: can the model *choose* the right query among candidates from their results? For every
 task on which the recorded non-oracle runs answered with both right and wrong queries, the

@@ -189,8 +189,8 @@ def test_a_database_brings_the_sql_preset_by_default(shop_db: Path) -> None:
 
 def test_multimodal_content_gives_its_text_as_the_task(shop_db: Path) -> None:
     model = scripted([fenced(RIGHT)])
-    content = [{"type": "text", "text": QUESTION},
-               {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}}]  # fmt: skip
+    image = {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}}
+    content = [{"type": "text", "text": QUESTION}, image]
     with SQLEnvironment(f"sqlite:///{shop_db}") as env:
         out = create_slinvit_agent(model, env, search=cfg()).invoke(
             {"messages": [HumanMessage(content)]}
@@ -216,3 +216,17 @@ def test_one_decision_through_the_graph_and_through_decide_scores_the_same(shop_
         _, scored = decide(env, Policy(model()), state, settings, budget)
     plain = [{k: p[k] for k in ("actions", "prior", "v_hat", "score")} for p in scored]
     assert len(plain) == 2 and plain == graph_scores
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "words"),
+    [("temperature", -3, "temperature=-3 (must be a number >= 0)"),
+     ("retries", -1, "retries=-1 (must be an integer >= 0)"),
+     ("k", 2.5, "k=2.5 (must be an integer >= 1)"),
+     ("max_seconds", 0, "max_seconds=0 (must be a number > 0)"),
+     ("summarize_answer", "yes", "summarize_answer='yes' (must be True or False)")],
+)  # fmt: skip
+def test_invalid_settings_name_the_value_and_the_range(field, value, words) -> None:
+    with pytest.raises(ValueError) as caught:
+        SlinvitConfig(**{field: value})
+    assert words in str(caught.value)
