@@ -7,8 +7,10 @@ as ``started``; afterwards its observation is committed as ``done``. On resume, 
 key and reuses the observation (``done``) or, if the process died mid-action (``started``),
 reports that instead of running the action a second time.
 
-Keys are ``thread_id / episode / decision``; the journal is only used when the graph runs with a
-checkpointer (without one nothing can resume).
+Keys are ``thread_id / episode / decision / sha256(action)``: a run resumed (or replayed from an
+earlier checkpoint) with the same action reuses its observation, while another action chosen at
+that checkpoint (time travel with ``update_state``) runs. The journal is only used when the graph
+runs with a checkpointer (without one nothing can resume).
 """
 
 from __future__ import annotations

@@ -64,6 +64,41 @@ def test_time_travel_runs_the_new_action_instead_of_replaying_the_old_one(shop_d
     assert "3" in step["observation"]["output"] and "Bob" not in step["observation"]["output"]
 
 
+def test_time_travel_to_the_same_action_replays_it_and_another_action_runs(
+    shop_db: Path, tmp_path: Path
+) -> None:
+    model = scripted([fenced(RIGHT)])
+    ran: list[str] = []
+    with SQLEnvironment(f"sqlite:///{shop_db}") as env:
+        real_step = env.step
+
+        def counted(action: str):
+            ran.append(action)
+            return real_step(action)
+
+        env.step = counted  # type: ignore[method-assign]
+        agent = create_slinvit_agent(
+            model, env, search=cfg(journal_path=str(tmp_path / "journal.sqlite")),
+            checkpointer=InMemorySaver(), interrupt_before=["act"],
+        )  # fmt: skip
+        thread = {"configurable": {"thread_id": "replay"}}
+        agent.invoke({"messages": [("user", QUESTION)]}, thread)
+        before_act = agent.get_state(thread)
+        first = finish(agent, thread)
+        assert ran == [RIGHT]
+        # resume from the checkpoint before act again, with the same action: the journal replays
+        stream = agent.stream(None, before_act.config, stream_mode=["custom", "values"])
+        events = [chunk for mode, chunk in stream if mode == "custom"]
+        assert ran == [RIGHT]
+        assert {"type": "replayed", "action": RIGHT} in events
+        replayed = agent.get_state(thread).values
+        assert replayed["steps"][0]["observation"] == first["steps"][0]["observation"]
+        # the same checkpoint with another action: that action runs, and only it
+        chosen = {**before_act.values["chosen"], "actions": [COUNT]}
+        finish(agent, agent.update_state(before_act.config, {"chosen": chosen}, as_node="select"))
+    assert ran == [RIGHT, COUNT]
+
+
 def test_a_follow_up_turn_sees_the_earlier_question_actions_and_answer(shop_db: Path) -> None:
     def responder(messages, n):
         return ["SUBMIT"] * n if "Result 1" in str(messages[-1].content) else [fenced(RIGHT)] * n
