@@ -36,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--db", required=True, help="SQLAlchemy URL, e.g. sqlite:///shop.db")
     ask.add_argument("--allow-writes", action="store_true",
                      help="let real actions change the database (rollouts never do)")  # fmt: skip
-    add_common_options(ask)
+    add_common_options(ask, preset="sql")
     run = sub.add_parser("run", help="carry out a task in a directory (shell agent)")
     run.add_argument("task")
     run.add_argument("--dir", required=True, help="working directory")
@@ -46,9 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="UNSAFE: run bash without bubblewrap (machines without namespaces)",
     )
-    add_common_options(run)
+    add_common_options(run, preset="shell")
     demo = sub.add_parser("demo", help="the SQL agent on the bundled shop database")
-    add_common_options(demo)
+    add_common_options(demo, preset="sql")
     try:
         from langgraph_slinvit.bench.cli import add_bench_parser
     except ImportError:  # the benchmark tools are optional

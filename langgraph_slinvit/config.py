@@ -1,9 +1,22 @@
-"""SlinvitConfig: the method's knobs and the run's budgets, with documented defaults."""
+"""SlinvitConfig: the method's knobs and the run's budgets, with documented defaults.
+
+Each setting belongs to one group (:data:`GROUPS`): ``search`` (the tree: k, N, M, H, lambda,
+samples, temperature), ``value`` (V_hat), ``stopping`` (when the agent stops and what it
+answers from), ``budgets`` and ``runtime``. Validation reads each field's type (a ``Literal``
+lists its choices) and its lower bound; the command line's options are generated from the same
+fields (:func:`langgraph_slinvit.cli_options.add_setting_options`). Named presets
+(:mod:`langgraph_slinvit.presets`) are the documented way to choose settings.
+"""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Any, Literal
+import ast
+import inspect
+import itertools
+import types
+from dataclasses import Field, asdict, dataclass, field, fields
+from functools import cache
+from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
 ValueEstimator = Literal["feedback", "critic", "feedback+critic"]
 PLLMRule = Literal["auto", "logprob", "agreement"]
@@ -11,28 +24,14 @@ AnswerRule = Literal["best", "last"]
 ExpandFrom = Literal["policy", "legal"]
 StopRule = Literal["submit", "no_gain", "first_result"]
 
+GROUPS = ("search", "value", "stopping", "budgets", "runtime")
+"""The groups of settings, in the order the command line and the docs show them."""
 
-_RANGES: dict[str, tuple[type, float, bool]] = {
-    "k": (int, 1, False),
-    "depth": (int, 1, False),
-    "rollouts": (int, 0, False),
-    "horizon": (int, 1, False),
-    "rollout_horizon": (int, 0, False),
-    "lam": (float, 0, False),
-    "agreement_weight": (float, 0, False),
-    "samples": (int, 0, False),
-    "temperature": (float, 0, False),
-    "max_llm_calls": (int, 1, False),
-    "max_tokens": (int, 1, False),
-    "max_seconds": (float, 0, True),
-    "max_rollouts": (int, 0, False),
-    "history_tokens": (int, 0, False),
-    "retries": (int, 0, False),
-    "retry_backoff": (float, 0, False),
-    "seed": (int, -(2**63), False),
-}
-"""Each numeric setting: its type, its lower bound, and whether the bound is excluded."""
-_OPTIONAL = ("seed",)
+
+def _setting(default: Any, group: str, low: float | None = None, *, strict: bool = False) -> Any:
+    """A field of ``group`` whose value must be ``>= low`` (``> low`` when ``strict``)."""
+    assert group in GROUPS, group
+    return field(default=default, metadata={"group": group, "low": low, "strict": strict})
 
 
 @dataclass(frozen=True)
@@ -43,60 +42,39 @@ class SlinvitConfig:
     (P_LLM, not its log, as in the paper, so a rare candidate cannot score minus infinity).
     """
 
-    k: int = 3
+    k: int = _setting(3, "search", 1)
     """Distinct candidate actions proposed per search node."""
-    depth: int = 1
+    depth: int = _setting(1, "search", 1)
     """N: actions per sub-goal path (the tree has up to k**N leaves)."""
-    rollouts: int = 2
+    rollouts: int = _setting(2, "search", 0)
     """M: Monte-Carlo rollouts of the LLM policy from each leaf."""
-    horizon: int = 6
+    horizon: int = _setting(6, "search", 1)
     """H: real actions at most before the agent must answer."""
-    rollout_horizon: int = 3
+    rollout_horizon: int = _setting(3, "search", 0)
     """Simulated actions at most per rollout (after the path), bounded by what is left of H."""
-    lam: float = 0.5
+    lam: float = _setting(0.5, "search", 0)
     """lambda: weight of the LLM prior (sum of P_LLM over the path) against the value."""
-    value: ValueEstimator = "feedback"
-    """V_hat without a gold answer: ``feedback`` = Monte-Carlo rollouts valued by execution
-    feedback plus agreement between rollouts; ``critic`` = the LLM rates the leaf;
-    ``feedback+critic`` = the mean of both."""
-    agreement_weight: float = 0.5
-    """Weight of agreement (how much of the policy reaches the same result) in the value."""
-    p_llm: PLLMRule = "auto"
+    samples: int = _setting(0, "search", 0)
+    """n: samples per proposal request; 0 means max(k, 4)."""
+    temperature: float = _setting(0.8, "search", 0)
+    """Sampling temperature for proposals and rollouts."""
+    p_llm: PLLMRule = _setting("auto", "search")
     """How P_LLM is computed: ``logprob`` = exp(mean token log-probability) of the sample;
     ``agreement`` = share of the n samples proposing the same action; ``auto`` = logprob when
     the model returns log-probabilities, else agreement."""
-    samples: int = 0
-    """n: samples per proposal request; 0 means max(k, 4)."""
-    expand_from: ExpandFrom = "policy"
+    expand_from: ExpandFrom = _setting("policy", "search")
     """Where the children of a node below the root come from: ``policy`` = k proposals of the
     LLM (one request per node, k**(N-1) requests per decision at depth N); ``legal`` = when the
     environment has a finite action set (``legal_actions()``), every legal action, with P_LLM 0
     and no request, so only the root's candidates carry the LLM's prior (a cheap lookahead for
     puzzles; open action sets still ask the LLM)."""
-    repeat_means_submit: bool = True
-    """A proposal that repeats the action that just ran counts as SUBMIT (see proposal.py)."""
-    temperature: float = 0.8
-    """Sampling temperature for proposals and rollouts."""
-    max_llm_calls: int = 80
-    """Budget: LLM requests per run (a request with n samples counts once)."""
-    max_tokens: int = 200_000
-    """Budget: prompt plus completion tokens per run."""
-    max_seconds: float = 900.0
-    """Budget: wall-clock seconds per run."""
-    max_rollouts: int = 200
-    """Budget: simulated rollouts per run."""
-    approve_writes: bool = True
-    """With a checkpointer, ask for approval (a LangGraph ``interrupt``) before a real action that
-    the environment says changes data (``needs_approval``); resume with ``Command(resume=True)``
-    to run it or ``Command(resume=False)`` to refuse it."""
-    journal_path: str | None = None
-    """Where the action journal lives (only used with a checkpointer); default
-    ``<cache>/langgraph-slinvit/journal.sqlite``."""
-    answer_from: AnswerRule = "best"
-    """Which real result the final answer rests on: ``best`` = the real step whose decision
-    valued it highest (ties: the later one), so exploring after a good result cannot replace it
-    with a worse one; ``last`` = the last real step."""
-    stop_when: StopRule = "submit"
+    value: ValueEstimator = _setting("feedback", "value")
+    """V_hat without a gold answer: ``feedback`` = Monte-Carlo rollouts valued by execution
+    feedback plus agreement between rollouts; ``critic`` = the LLM rates the leaf;
+    ``feedback+critic`` = the mean of both."""
+    agreement_weight: float = _setting(0.5, "value", 0)
+    """Weight of agreement (how much of the policy reaches the same result) in the value."""
+    stop_when: StopRule = _setting("submit", "stopping")
     """When the agent stops before the horizon: ``submit`` = when the chosen path is SUBMIT;
     ``no_gain`` = also when the chosen path's value (V_hat) is no higher than the value of a
     result in hand (a real step whose decision valued the state it reached), so the agent does
@@ -110,68 +88,123 @@ class SlinvitConfig:
     agreement is no evidence against a result in hand (its samples see that result and repeat
     it), so exploring past it can only replace it (docs/changelog.md, 2026-12-02). Not
     for tasks that take several actions (a shell session, a puzzle)."""
-    history_tokens: int = 2000
+    repeat_means_submit: bool = _setting(True, "stopping")
+    """A proposal that repeats the action that just ran counts as SUBMIT (see proposal.py)."""
+    answer_from: AnswerRule = _setting("best", "stopping")
+    """Which real result the final answer rests on: ``best`` = the real step whose decision
+    valued it highest (ties: the later one), so exploring after a good result cannot replace it
+    with a worse one; ``last`` = the last real step."""
+    max_llm_calls: int = _setting(80, "budgets", 1)
+    """Budget: LLM requests per run (a request with n samples counts once)."""
+    max_tokens: int = _setting(200_000, "budgets", 1)
+    """Budget: prompt plus completion tokens per run."""
+    max_seconds: float = _setting(900.0, "budgets", 0, strict=True)
+    """Budget: wall-clock seconds per run."""
+    max_rollouts: int = _setting(200, "budgets", 0)
+    """Budget: simulated rollouts per run."""
+    approve_writes: bool = _setting(True, "runtime")
+    """With a checkpointer, ask for approval (a LangGraph ``interrupt``) before a real action that
+    the environment says changes data (``needs_approval``); resume with ``Command(resume=True)``
+    to run it or ``Command(resume=False)`` to refuse it."""
+    journal_path: str | None = _setting(None, "runtime")
+    """Where the action journal lives (only used with a checkpointer); default
+    ``<cache>/langgraph-slinvit/journal.sqlite``."""
+    history_tokens: int = _setting(2000, "runtime", 0)
     """Tokens (estimated as characters / 4) of earlier turns of the thread shown with a follow-up
     question: their questions, the actions that ran with their results, and the answers."""
-    summarize_answer: bool = True
+    summarize_answer: bool = _setting(True, "runtime")
     """Ask the LLM to phrase the final answer from the last result (one more call)."""
-    retries: int = 3
+    retries: int = _setting(3, "runtime", 0)
     """Retries of a model request after a transient endpoint error (connection, timeout, 5xx)."""
-    retry_backoff: float = 1.0
+    retry_backoff: float = _setting(1.0, "runtime", 0)
     """Seconds before the first retry; doubled each time (at most 30)."""
-    seed: int | None = None
+    seed: int | None = _setting(None, "runtime")
     """Seed passed to the model where it supports one."""
 
     def __post_init__(self) -> None:
-        for name, (kind, low, strict) in _RANGES.items():
-            value = getattr(self, name)
-            if value is None and name in _OPTIONAL:
-                continue
-            if kind is int:
-                ok_type = isinstance(value, int) and not isinstance(value, bool)
-            else:
-                ok_type = isinstance(value, (int, float)) and not isinstance(value, bool)
-            word = "an integer" if kind is int else "a number"
-            rule = f"{word} {'>' if strict else '>='} {low}"
-            if not ok_type or (value <= low if strict else value < low):
-                raise ValueError(f"invalid SlinvitConfig value: {name}={value!r} (must be {rule})")
-        for name in ("repeat_means_submit", "approve_writes", "summarize_answer"):
-            if not isinstance(getattr(self, name), bool):
-                raise ValueError(f"invalid SlinvitConfig value: {name}={getattr(self, name)!r} "
-                                 "(must be True or False)")  # fmt: skip
-        if self.value not in ("feedback", "critic", "feedback+critic"):
-            raise ValueError(f"unknown value estimator: {self.value!r}")
-        if self.answer_from not in ("best", "last"):
-            raise ValueError(f"unknown answer rule: {self.answer_from!r}")
-        if self.expand_from not in ("policy", "legal"):
-            raise ValueError(f"unknown expansion source: {self.expand_from!r}")
-        if self.stop_when not in ("submit", "no_gain", "first_result"):
-            raise ValueError(f"unknown stop rule: {self.stop_when!r}")
-        if self.p_llm not in ("auto", "logprob", "agreement"):
-            raise ValueError(f"unknown P_LLM rule: {self.p_llm!r}")
+        hints = _hints()
+        for f in fields(self):
+            _validate(f, hints[f.name], getattr(self, f.name))
 
     @classmethod
     def for_sql_questions(cls, **overrides: Any) -> SlinvitConfig:
-        """The settings that answer questions over a database best in the published benchmark
-        (InterCode-SQL, docs/results.md, 2026-12-03): 8 samples of one request at temperature
-        0.6, agreement among their execution results as the value (no rollouts: one query
-        answers), and the answer is the first query that runs. ``overrides`` replace any field.
-        """
-        settings: dict[str, Any] = {
-            "k": 4,
-            "samples": 8,
-            "rollouts": 0,
-            "horizon": 4,
-            "p_llm": "agreement",
-            "agreement_weight": 1.0,
-            "stop_when": "first_result",
-            "temperature": 0.6,
-        }
-        return cls(**{**settings, **overrides})
+        """The ``sql`` preset (:data:`langgraph_slinvit.presets.PRESETS`): the settings that
+        answer questions over a database best in the published benchmark (InterCode-SQL,
+        docs/results.md, 2026-12-03). ``overrides`` replace any field."""
+        from langgraph_slinvit.presets import preset
+
+        return preset("sql", **overrides)
 
     @property
     def n_samples(self) -> int:
         return self.samples or max(self.k, 4)
 
+    def group(self, name: str) -> dict[str, Any]:
+        """The settings of one group of :data:`GROUPS`, by name."""
+        if name not in GROUPS:
+            raise ValueError(f"unknown settings group {name!r}; groups: {', '.join(GROUPS)}")
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.metadata["group"] == name}
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@cache
+def _hints() -> dict[str, Any]:
+    return get_type_hints(SlinvitConfig)
+
+
+def choices(hint: Any) -> tuple[Any, ...] | None:
+    """The values a ``Literal`` type (or an optional one) allows; None for other types."""
+    base, _ = split_optional(hint)
+    return get_args(base) if get_origin(base) is Literal else None
+
+
+def split_optional(hint: Any) -> tuple[Any, bool]:
+    """``(T, True)`` for ``T | None``, else ``(hint, False)``."""
+    if get_origin(hint) in (Union, types.UnionType):
+        args = [a for a in get_args(hint) if a is not type(None)]
+        if len(args) == 1 and len(get_args(hint)) == 2:
+            return args[0], True
+    return hint, False
+
+
+def _validate(f: Field[Any], hint: Any, value: Any) -> None:
+    base, optional = split_optional(hint)
+    if value is None and optional:
+        return
+    allowed = choices(base)
+    low, strict = f.metadata["low"], f.metadata["strict"]
+    if allowed is not None:
+        ok, rule = value in allowed, "one of " + ", ".join(repr(a) for a in allowed)
+    elif base is bool:
+        ok, rule = isinstance(value, bool), "True or False"
+    elif base is int:
+        ok, rule = isinstance(value, int) and not isinstance(value, bool), "an integer"
+    elif base is float:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        rule = "a number"
+    elif base is str:
+        ok, rule = isinstance(value, str), "a string"
+    else:  # pragma: no cover - a new field type must be taught here
+        raise TypeError(f"SlinvitConfig.{f.name}: no validation for type {hint!r}")
+    if low is not None:
+        rule += f" {'>' if strict else '>='} {low:g}"
+        ok = ok and (value > low if strict else value >= low)
+    if optional:
+        rule += ", or None"
+    if not ok:
+        raise ValueError(f"invalid SlinvitConfig value: {f.name}={value!r} (must be {rule})")
+
+
+@cache
+def setting_docs() -> dict[str, str]:
+    """Each field's docstring (the string literal after it in the class body), by name."""
+    tree = ast.parse(inspect.getsource(SlinvitConfig))
+    body = tree.body[0].body  # type: ignore[attr-defined]
+    docs: dict[str, str] = {}
+    for node, after in itertools.pairwise(body):
+        named = isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)
+        if named and isinstance(after, ast.Expr) and isinstance(after.value, ast.Constant):
+            docs[node.target.id] = inspect.cleandoc(str(after.value.value))  # type: ignore[union-attr]
+    return docs

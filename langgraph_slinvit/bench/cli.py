@@ -113,15 +113,16 @@ def bench_settings(args: argparse.Namespace) -> Any:
     from langgraph_slinvit.bench.core import BenchSettings
     from langgraph_slinvit.cli_options import config_from_args
 
+    config = config_from_args(args)
     return BenchSettings(
-        max_llm_calls=args.max_llm_calls,
-        max_tokens=args.max_tokens,
-        max_seconds=args.max_seconds,
-        temperature=args.temperature,
+        max_llm_calls=config.max_llm_calls,
+        max_tokens=config.max_tokens,
+        max_seconds=config.max_seconds,
+        temperature=config.temperature,
         baseline_temperature=args.baseline_temperature,
         max_turns=args.max_turns,
         oracle=args.oracle,
-        slinvit=config_from_args(args),
+        slinvit=config,
     )
 
 

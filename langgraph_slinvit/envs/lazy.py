@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import inspect
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -20,8 +21,9 @@ class LazyEnvironment:
             reaches the run that first needs the environment, every time until it succeeds).
         kind: the environment's class. Attribute probes answer from it without building:
             a name the class lacks raises ``AttributeError``, a plain class attribute (such as
-            ``language``) is returned as it is, and a method is returned as a function that builds
-            the environment when it is called.
+            ``language``) and a classmethod (such as ``default_settings``) are returned as they
+            are, and a method is returned as a function that builds the environment when it is
+            called.
     """
 
     def __init__(self, factory: Callable[[], Any], kind: type) -> None:
@@ -51,6 +53,8 @@ class LazyEnvironment:
             static = getattr(self._kind, name)
         except AttributeError:
             raise AttributeError(f"{self._kind.__name__} has no attribute {name!r}") from None
+        if isinstance(inspect.getattr_static(self._kind, name), classmethod):
+            return static
         if callable(static):
 
             def call(*args: Any, **kwargs: Any) -> Any:

@@ -29,11 +29,15 @@ import stat
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pexpect
 
 from langgraph_slinvit.envs.base import Observation, truncate
 from langgraph_slinvit.envs.sandbox import BwrapSandbox, NoSandbox, Sandbox
+
+if TYPE_CHECKING:
+    from langgraph_slinvit.config import SlinvitConfig
 
 
 class ShellEnvironmentError(RuntimeError):
@@ -156,6 +160,14 @@ class ShellEnvironment:
         child.close(force=True)
 
     # -- the protocol -------------------------------------------------------------------------
+    @classmethod
+    def default_settings(cls) -> SlinvitConfig:
+        """The ``shell`` preset: the settings that carry out tasks in a directory best
+        in the published benchmark (``langgraph_slinvit.presets``)."""
+        from langgraph_slinvit.presets import preset
+
+        return preset("shell")
+
     def describe(self) -> str:
         """Working directory, current directory and a bounded listing of the files."""
         listing = _listing(self._host_root, limit=80)

@@ -317,7 +317,8 @@ class SQLEnvironment:
             conn.exec_driver_sql(f"SET SESSION max_execution_time = {int(self.timeout * 1000)}")
 
     # -- the protocol ------------------------------------------------------------------------
-    def default_settings(self) -> Any:
+    @classmethod
+    def default_settings(cls) -> Any:
         """The ``sql`` preset: the settings that answer questions over a database best in the
         published benchmark (``langgraph_slinvit.presets``)."""
         from langgraph_slinvit.presets import preset

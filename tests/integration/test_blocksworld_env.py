@@ -185,5 +185,5 @@ def test_legal_expansion_looks_ahead_without_asking_the_model(stop_when: str) ->
     final = agent.invoke({"messages": [("user", "Reach the goal configuration of the blocks.")]})
     assert final["stop_reason"] == "terminal" and success(env)
     assert len(model.calls) == len(env.plan)  # one proposal request per real action
-    with pytest.raises(ValueError, match="expansion source"):
+    with pytest.raises(ValueError, match=r"expand_from=.* \(must be one of .policy., .legal.\)"):
         SlinvitConfig(expand_from="everything")  # type: ignore[arg-type]

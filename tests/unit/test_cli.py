@@ -89,9 +89,13 @@ def test_local_server_gets_a_slot_per_sample(shop_db: Path, fake_model, monkeypa
     fake_model["model"] = scripted([fenced(RIGHT)])
     cli.main(["ask", "q", "--db", f"sqlite:///{shop_db}", "--samples", "6", "--json"])
     assert fake_model["kwargs"]["parallel"] == 6
-    cli.main(["ask", "q", "--db", f"sqlite:///{shop_db}", "--k", "2", "--json"])
+    cli.main(["ask", "q", "--db", f"sqlite:///{shop_db}", "--preset", "default", "--k", "2",
+              "--json"])  # fmt: skip
     assert fake_model["kwargs"]["parallel"] == 4
-    cli.main(["ask", "q", "--db", f"sqlite:///{shop_db}", "--rollouts", "7", "--json"])
+    cli.main(["ask", "q", "--db", f"sqlite:///{shop_db}", "--json"])  # the sql preset: n = 8
+    assert fake_model["kwargs"]["parallel"] == 8
+    cli.main(["ask", "q", "--db", f"sqlite:///{shop_db}", "--preset", "default", "--rollouts", "7",
+              "--json"])  # fmt: skip
     assert fake_model["kwargs"]["parallel"] == 7
 
 

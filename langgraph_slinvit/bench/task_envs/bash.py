@@ -57,6 +57,7 @@ from langgraph_slinvit.envs.sandbox import BwrapSandbox, SandboxLimits
 from langgraph_slinvit.envs.shell import ShellEnvironment
 
 if TYPE_CHECKING:
+    from langgraph_slinvit.config import SlinvitConfig
     from langgraph_slinvit.value import ValueContext
 
 __all__ = [
@@ -296,6 +297,14 @@ class BashTaskEnvironment:
     def cwd(self) -> Path:
         """The shell's current directory, as the sandbox sees it."""
         return self._shell.cwd
+
+    @classmethod
+    def default_settings(cls) -> SlinvitConfig:
+        """The ``shell`` preset: the settings that carry out tasks in a directory best
+        in the published benchmark (``langgraph_slinvit.presets``)."""
+        from langgraph_slinvit.presets import preset
+
+        return preset("shell")
 
     def describe(self) -> str:
         """Where commands run and the files of the task's file system."""

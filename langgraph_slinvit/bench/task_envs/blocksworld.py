@@ -44,6 +44,7 @@ from langgraph_slinvit.bench.tasks import BlocksWorldTask
 from langgraph_slinvit.envs.base import Observation
 
 if TYPE_CHECKING:
+    from langgraph_slinvit.config import SlinvitConfig
     from langgraph_slinvit.value import ValueContext
 
 __all__ = [
@@ -156,6 +157,14 @@ class BlocksWorldEnvironment:
         return Action(name, tuple(args))
 
     # -- the protocol -------------------------------------------------------------------------
+    @classmethod
+    def default_settings(cls) -> SlinvitConfig:
+        """The ``blocksworld`` preset: the settings that solve BlocksWorld puzzles best
+        in the published benchmark (``langgraph_slinvit.presets``)."""
+        from langgraph_slinvit.presets import preset
+
+        return preset("blocksworld")
+
     def describe(self) -> str:
         """Rules (optional), current state, goal and the currently legal actions."""
         intro = self.config.domain_intro.strip() + "\n\n" if self.show_intro else ""
