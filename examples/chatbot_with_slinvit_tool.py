@@ -28,9 +28,11 @@ def build_chatbot(chat: BaseChatModel, searcher: BaseChatModel, db_url: str):
     """A chatbot whose ``ask_database`` tool is a SLINVIT agent over ``db_url``."""
     env = SQLEnvironment(db_url)
     sql_agent = create_slinvit_agent(searcher, env, search=SlinvitConfig(k=2, rollouts=1))
-    tool = slinvit_tool(sql_agent, name="ask_database",
-                        description="Answer a question about the shop database (customers, "
-                        "products, orders).")  # fmt: skip
+    tool = slinvit_tool(
+        sql_agent,
+        name="ask_database",
+        description="Answer a question about the shop database (customers, products, orders).",
+    )
     chatbot = create_agent(
         chat,
         tools=[tool],

@@ -34,8 +34,11 @@ def build_parser() -> argparse.ArgumentParser:
     ask = sub.add_parser("ask", help="answer a question about a database (SQL agent)")
     ask.add_argument("question")
     ask.add_argument("--db", required=True, help="SQLAlchemy URL, e.g. sqlite:///shop.db")
-    ask.add_argument("--allow-writes", action="store_true",
-                     help="let real actions change the database (rollouts never do)")  # fmt: skip
+    ask.add_argument(
+        "--allow-writes",
+        action="store_true",
+        help="let real actions change the database (rollouts never do)",
+    )
     add_common_options(ask, preset="sql")
     run = sub.add_parser("run", help="carry out a task in a directory (shell agent)")
     run.add_argument("task")
@@ -108,9 +111,12 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     from langgraph_slinvit.policy import ModelEndpointError
 
     errors: list[type[BaseException]] = [
-        UserError, SQLEnvironmentError, ShellEnvironmentError, ModelEndpointError,
+        UserError,
+        SQLEnvironmentError,
+        ShellEnvironmentError,
+        ModelEndpointError,
         FileNotFoundError,
-    ]  # fmt: skip
+    ]
     try:
         from langgraph_slinvit.envs.sandbox import SandboxUnavailableError
 
@@ -120,8 +126,13 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     try:
         from langgraph_slinvit import local
 
-        errors += [local.ModelChecksumError, local.ModelDownloadError, local.ModelNotFoundError,
-                   local.LlamaServerBuildError, local.LocalServerError]  # fmt: skip
+        errors += [
+            local.ModelChecksumError,
+            local.ModelDownloadError,
+            local.ModelNotFoundError,
+            local.LlamaServerBuildError,
+            local.LocalServerError,
+        ]
     except ImportError:  # pragma: no cover
         pass
     return tuple(errors)

@@ -36,8 +36,11 @@ def add_common_options(p: argparse.ArgumentParser, preset: str = "default") -> N
     replaces the preset's value.
     """
     m = p.add_argument_group("model")
-    m.add_argument("--base-url", help="OpenAI-compatible endpoint (default: $OPENAI_BASE_URL, "
-                   "else the embedded local model)")  # fmt: skip
+    m.add_argument(
+        "--base-url",
+        help="OpenAI-compatible endpoint (default: $OPENAI_BASE_URL, "
+        "else the embedded local model)",
+    )
     m.add_argument("--model", help="model name at the endpoint (default: $SLINVIT_MODEL)")
     m.add_argument("--api-key", help="API key (default: $OPENAI_API_KEY)")
     m.add_argument("--model-path", help="a GGUF file for the local model instead of the default")
@@ -49,8 +52,11 @@ def add_common_options(p: argparse.ArgumentParser, preset: str = "default") -> N
         help=f"named settings (default: {preset}); the settings below replace its values",
     )
     add_setting_options(p)
-    p.add_argument("--json", action="store_true",
-                   help='print exactly one JSON object {"answer", "actions", "usage"}')  # fmt: skip
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help='print exactly one JSON object {"answer", "actions", "usage"}',
+    )
     p.add_argument("--quiet", action="store_true", help="do not show the search live")
 
 
@@ -108,12 +114,21 @@ def model_from_args(args: argparse.Namespace, temperature: float) -> Any:
     from langgraph_slinvit.models import chat_model
 
     extra: dict[str, Any] = {}
-    if not (args.base_url or args.api_key or os.environ.get("OPENAI_BASE_URL")
-            or os.environ.get("OPENAI_API_KEY")):  # fmt: skip
+    if not (
+        args.base_url
+        or args.api_key
+        or os.environ.get("OPENAI_BASE_URL")
+        or os.environ.get("OPENAI_API_KEY")
+    ):
         if args.model_path:
             extra["model_path"] = args.model_path
         if args.threads:
             extra["threads"] = args.threads
         extra["parallel"] = server_slots(config_from_args(args))
-    return chat_model(base_url=args.base_url, model=args.model, api_key=args.api_key,
-                      temperature=temperature, **extra)  # fmt: skip
+    return chat_model(
+        base_url=args.base_url,
+        model=args.model,
+        api_key=args.api_key,
+        temperature=temperature,
+        **extra,
+    )

@@ -47,18 +47,14 @@ def task_of(messages: Sequence[BaseMessage]) -> str:
     raise ValueError("the SLINVIT agent needs a user message with the task")
 
 
-def earlier_turns(
-    messages: Sequence[BaseMessage], turns: Sequence[TurnRecord]
-) -> list[TurnRecord]:
+def earlier_turns(messages: Sequence[BaseMessage], turns: Sequence[TurnRecord]) -> list[TurnRecord]:
     """The turns before the newest user message: this agent's own records where it has them
     (they carry the actions), else question/answer pairs read from the messages."""
     if turns:
         return list(turns)
-    last_human = max(
-        (i for i, m in enumerate(messages) if isinstance(m, HumanMessage)), default=-1
-    )
+    last_human = max((i for i, m in enumerate(messages) if isinstance(m, HumanMessage)), default=-1)
     found: list[TurnRecord] = []
-    for message in messages[:max(last_human, 0)]:
+    for message in messages[: max(last_human, 0)]:
         if isinstance(message, HumanMessage):
             found.append({"question": message_text(message), "steps": [], "answer": ""})
         elif isinstance(message, AIMessage) and found and not found[-1]["answer"]:

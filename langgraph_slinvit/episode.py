@@ -148,9 +148,16 @@ def tree_nodes(decision: int, scored: Sequence[ScoredPath], best: ScoredPath | N
     node, parent = f"d{decision}", f"d{decision - 1}" if decision else "root"
     nodes: list[dict[str, Any]] = [{"id": node, "parent": parent, "kind": "decision"}]
     for i, path in enumerate(scored):
-        nodes.append({
-            "id": f"{node}.p{i}", "parent": node, "kind": "path",
-            "actions": path["actions"], "p_llm": path["p_llm"], "v_hat": path["v_hat"],
-            "score": path["score"], "chosen": path is best,
-        })  # fmt: skip
+        nodes.append(
+            {
+                "id": f"{node}.p{i}",
+                "parent": node,
+                "kind": "path",
+                "actions": path["actions"],
+                "p_llm": path["p_llm"],
+                "v_hat": path["v_hat"],
+                "score": path["score"],
+                "chosen": path is best,
+            }
+        )
     return nodes

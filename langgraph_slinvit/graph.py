@@ -75,11 +75,22 @@ def build_slinvit_graph(
         seed=settings.seed,
     )
     hooks = Hooks(value_fn=value_fn, oracle_reward=oracle_reward)
-    nodes = SlinvitNodes(env, policy, settings, hooks, system_prompt=system_prompt, name=name,
-                         response_format=response_format)  # fmt: skip
+    nodes = SlinvitNodes(
+        env,
+        policy,
+        settings,
+        hooks,
+        system_prompt=system_prompt,
+        name=name,
+        response_format=response_format,
+    )
 
-    graph = StateGraph(SlinvitState, context_schema=context_schema or SlinvitContext,
-                       input_schema=InputState, output_schema=OutputState)  # fmt: skip
+    graph = StateGraph(
+        SlinvitState,
+        context_schema=context_schema or SlinvitContext,
+        input_schema=InputState,
+        output_schema=OutputState,
+    )
     graph.add_node("start", nodes.start)
     graph.add_node("propose", nodes.propose)
     graph.add_node("rollout", nodes.rollout, input_schema=BranchState)
@@ -89,8 +100,9 @@ def build_slinvit_graph(
     graph.add_node("respond", nodes.respond)
     graph.add_edge(START, "start")
     graph.add_edge("start", "propose")
-    graph.add_conditional_edges("propose", nodes.route_after_propose,
-                                ["rollout", "respond", "propose"])  # fmt: skip
+    graph.add_conditional_edges(
+        "propose", nodes.route_after_propose, ["rollout", "respond", "propose"]
+    )
     graph.add_edge("rollout", "score")
     graph.add_edge("score", "select")
     graph.add_edge("select", "act")
@@ -122,14 +134,25 @@ def create_slinvit_agent(
     of :func:`build_slinvit_graph` and of ``StateGraph.compile``, as ``create_agent`` takes
     them; ``name`` names the graph and the answer's ``AIMessage``."""
     graph = build_slinvit_graph(
-        model, env, search=search, config=config, system_prompt=system_prompt, name=name,
-        response_format=response_format, context_schema=context_schema, value_fn=value_fn,
+        model,
+        env,
+        search=search,
+        config=config,
+        system_prompt=system_prompt,
+        name=name,
+        response_format=response_format,
+        context_schema=context_schema,
+        value_fn=value_fn,
         oracle_reward=oracle_reward,
-    )  # fmt: skip
+    )
     return graph.compile(
-        checkpointer=checkpointer, store=store, name=name, debug=debug,
-        interrupt_before=interrupt_before, interrupt_after=interrupt_after,
-    )  # fmt: skip
+        checkpointer=checkpointer,
+        store=store,
+        name=name,
+        debug=debug,
+        interrupt_before=interrupt_before,
+        interrupt_after=interrupt_after,
+    )
 
 
 def _settings(

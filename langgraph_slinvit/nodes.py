@@ -85,8 +85,9 @@ def run_overrides(context: Any) -> dict[str, Any]:
     if isinstance(context, dict):
         found = {k: context[k] for k in RUN_OVERRIDES if context.get(k) is not None}
     else:
-        found = {k: getattr(context, k) for k in RUN_OVERRIDES if getattr(context, k, None)
-                 is not None}  # fmt: skip
+        found = {
+            k: getattr(context, k) for k in RUN_OVERRIDES if getattr(context, k, None) is not None
+        }
     return found
 
 
@@ -152,12 +153,21 @@ class SlinvitNodes:
             )
         needs_approval = getattr(self.env, "needs_approval", None)
         if self.settings.approve_writes and needs_approval is not None and needs_approval(action):
-            answer = interrupt({"type": "approve_action", "action": action,
-                                "question": "This action changes data. Run it?"})  # fmt: skip
+            answer = interrupt(
+                {
+                    "type": "approve_action",
+                    "action": action,
+                    "question": "This action changes data. Run it?",
+                }
+            )
             approved = answer.get("approved") if isinstance(answer, dict) else answer
             if approved is not True:
-                return Observation(output="Refused: the user did not approve this action.",
-                                   ok=False, refused=True, error="not approved")  # fmt: skip
+                return Observation(
+                    output="Refused: the user did not approve this action.",
+                    ok=False,
+                    refused=True,
+                    error="not approved",
+                )
         self.journal().begin(key, action)
         obs = self.env.step(action)
         self.journal().finish(key, obs.to_dict())
@@ -199,16 +209,29 @@ class SlinvitNodes:
         budget = self.budget(state, settings)
         try:
             candidates = propose_here(
-                self.policy, self.env, settings, task=state["task"], context=state["context"],
-                steps=state["steps"], budget=budget, choices=legal_actions_of(self.env),
-            )  # fmt: skip
+                self.policy,
+                self.env,
+                settings,
+                task=state["task"],
+                context=state["context"],
+                steps=state["steps"],
+                budget=budget,
+                choices=legal_actions_of(self.env),
+            )
         except BudgetExhausted as exc:
-            return {"done": True, "stop_reason": exc.reason, "usage": budget.spent,
-                    "paths": Overwrite([])}  # fmt: skip
+            return {
+                "done": True,
+                "stop_reason": exc.reason,
+                "usage": budget.spent,
+                "paths": Overwrite([]),
+            }
         records = [c.to_dict() for c in candidates]
         emit({"type": "candidates", "decision": decision, "candidates": records})
-        update: dict[str, Any] = {"candidates": records, "usage": budget.spent,
-                                  "paths": Overwrite([])}  # fmt: skip
+        update: dict[str, Any] = {
+            "candidates": records,
+            "usage": budget.spent,
+            "paths": Overwrite([]),
+        }
         if not candidates:
             step = episode.no_action_step(decision)
             update.update(steps=[*state["steps"], step], decision=decision + 1)
@@ -225,9 +248,13 @@ class SlinvitNodes:
             return "propose"
         settings = self.settings_for(runtime)
         shares = self.budget(state, settings).split(len(candidates))
-        base = {"task": state["task"], "context": state["context"], "steps": state["steps"],
-                "horizon_left": settings.horizon - state["decision"],
-                "decision": state["decision"]}  # fmt: skip
+        base = {
+            "task": state["task"],
+            "context": state["context"],
+            "steps": state["steps"],
+            "horizon_left": settings.horizon - state["decision"],
+            "decision": state["decision"],
+        }
         return [
             Send("rollout", BranchState(**base, candidate=cand, budget=budget_record(share)))
             for cand, share in zip(candidates, shares, strict=True)
@@ -236,14 +263,21 @@ class SlinvitNodes:
     def rollout(self, branch: BranchState, runtime: Runtime) -> dict:
         """One branch: expand its candidate to depth N and value every leaf by M rollouts."""
         search_state = SearchState(
-            task=branch["task"], context=branch["context"], steps=branch["steps"],
+            task=branch["task"],
+            context=branch["context"],
+            steps=branch["steps"],
             horizon_left=branch["horizon_left"],
-        )  # fmt: skip
+        )
         budget = budget_from_record(branch["budget"])
         paths = evaluate_candidate(
-            self.env, self.policy, search_state, Candidate(**branch["candidate"]),
-            self.settings_for(runtime), budget, self.hooks,
-        )  # fmt: skip
+            self.env,
+            self.policy,
+            search_state,
+            Candidate(**branch["candidate"]),
+            self.settings_for(runtime),
+            budget,
+            self.hooks,
+        )
         return {"paths": [p.to_dict() for p in paths], "usage": budget.spent}
 
     def score(self, state: SlinvitState, runtime: Runtime) -> dict:
@@ -251,13 +285,33 @@ class SlinvitNodes:
         done = len(state["steps"])
         paths = state.get("paths") or []
         for path in paths:
-            emit({"type": "rollout", "decision": state["decision"], "path": path["actions"],
-                  "rollouts": [{"actions": r["actions"][done:], "value": r["value"]}
-                               for r in path["rollouts"]]})  # fmt: skip
+            emit(
+                {
+                    "type": "rollout",
+                    "decision": state["decision"],
+                    "path": path["actions"],
+                    "rollouts": [
+                        {"actions": r["actions"][done:], "value": r["value"]}
+                        for r in path["rollouts"]
+                    ],
+                }
+            )
         scored = score_paths(paths, self.settings_for(runtime))
-        emit({"type": "scores", "decision": state["decision"],
-              "paths": [{"actions": p["actions"], "prior": p["prior"], "v_hat": p["v_hat"],
-                         "score": p["score"]} for p in scored]})  # fmt: skip
+        emit(
+            {
+                "type": "scores",
+                "decision": state["decision"],
+                "paths": [
+                    {
+                        "actions": p["actions"],
+                        "prior": p["prior"],
+                        "v_hat": p["v_hat"],
+                        "score": p["score"],
+                    }
+                    for p in scored
+                ],
+            }
+        )
         return {"scored": scored}
 
     def select(self, state: SlinvitState) -> dict:
@@ -265,8 +319,14 @@ class SlinvitNodes:
         scored = state.get("scored") or []
         best = select_best(scored)
         if best is not None:
-            emit({"type": "choice", "decision": state["decision"], "actions": best["actions"],
-                  "score": best["score"]})  # fmt: skip
+            emit(
+                {
+                    "type": "choice",
+                    "decision": state["decision"],
+                    "actions": best["actions"],
+                    "score": best["score"],
+                }
+            )
         return {"chosen": best, "tree": episode.tree_nodes(state["decision"], scored, best)}
 
     def act(self, state: SlinvitState, runtime: Runtime) -> dict:
@@ -278,8 +338,14 @@ class SlinvitNodes:
         stop = episode.stop_before_acting(best, state["steps"], settings)
         if stop:
             kind = "submit" if stop == "submitted" else stop
-            emit({"type": kind, "decision": decision, "actions": best["actions"],
-                  "v_hat": best["v_hat"]})  # fmt: skip
+            emit(
+                {
+                    "type": kind,
+                    "decision": decision,
+                    "actions": best["actions"],
+                    "v_hat": best["v_hat"],
+                }
+            )
             return {"done": True, "stop_reason": stop, "decision": decision + 1}
         action = best["actions"][0]
         thread = thread_of(runtime)
@@ -287,8 +353,11 @@ class SlinvitNodes:
         obs = self.execute(action, key)
         step = episode.step_record(action, obs, decision, best, len(state["steps"]))
         emit({"type": "action", "decision": decision, "action": action, "output": obs.output})
-        update: dict[str, Any] = {"steps": [*state["steps"], step], "decision": decision + 1,
-                                  "usage": {"env_steps": 1}}  # fmt: skip
+        update: dict[str, Any] = {
+            "steps": [*state["steps"], step],
+            "decision": decision + 1,
+            "usage": {"env_steps": 1},
+        }
         stop = episode.stop_after_acting(step, obs, settings)
         if stop:
             update.update(done=True, stop_reason=stop)
@@ -308,9 +377,11 @@ class SlinvitNodes:
         if answer_step is not None and self.settings.summarize_answer:
             budget = self.budget(state, self.settings)
             messages = summary_messages(
-                state["task"], answer_step["action"], answer_step["observation"]["output"],
+                state["task"],
+                answer_step["action"],
+                answer_step["observation"]["output"],
                 self.env.language,
-            )  # fmt: skip
+            )
             # on failure the rendered result alone is still a complete answer
             with contextlib.suppress(BudgetExhausted, ModelEndpointError):
                 summary = self.policy.answer(messages, budget, config=config).strip()

@@ -303,8 +303,10 @@ class Policy:
             log.warning(
                 "model endpoint %s returned %d choices when asked for n=%d; set "
                 "supports_n_samples=False on the model to send n single requests instead",
-                endpoint_name(model), len(generations), n,
-            )  # fmt: skip
+                endpoint_name(model),
+                len(generations),
+                n,
+            )
         prompt_tokens, completion_tokens = _usage(result.llm_output, generations)
         budget.record(llm_calls=1, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens)
         return [

@@ -37,11 +37,12 @@ class PlainRenderer:
         elif kind == "submit":
             self._line(f"[{d}] submit")
         elif kind == "resample":
-            self._line(f"[{d}] resample   every candidate failed in its fork: round "
-                       f"{ev['round']}")  # fmt: skip
+            self._line(f"[{d}] resample   every candidate failed in its fork: round {ev['round']}")
         elif kind == "no_gain":
-            self._line(f"[{d}] stop       no candidate beats a result in hand "
-                       f"(best value {ev['v_hat']:.3f})")  # fmt: skip
+            self._line(
+                f"[{d}] stop       no candidate beats a result in hand "
+                f"(best value {ev['v_hat']:.3f})"
+            )
 
     def _line(self, text: str) -> None:
         print(text, file=self.out, flush=True)
@@ -79,8 +80,12 @@ class RichRenderer(PlainRenderer):
         elif kind == "scores":
             table = Table("score", "prior", "value", "path", box=None, pad_edge=False)
             for p in ev["paths"]:
-                table.add_row(f"{p['score']:.3f}", f"{p['prior']:.3f}", f"{p['v_hat']:.3f}",
-                              escape(_short(" ; ".join(p["actions"]), 100)))  # fmt: skip
+                table.add_row(
+                    f"{p['score']:.3f}",
+                    f"{p['prior']:.3f}",
+                    f"{p['v_hat']:.3f}",
+                    escape(_short(" ; ".join(p["actions"]), 100)),
+                )
             c.print(table)
         elif kind == "choice":
             c.print(f"  [bold green]sub-goal[/] {escape(_short(' ; '.join(ev['actions'])))}")
@@ -90,11 +95,14 @@ class RichRenderer(PlainRenderer):
         elif kind == "submit":
             c.print("  [bold green]submit[/]")
         elif kind == "resample":
-            c.print(f"  [magenta]resample[/]: every candidate failed in its fork "
-                    f"(round {ev['round']})")  # fmt: skip
+            c.print(
+                f"  [magenta]resample[/]: every candidate failed in its fork (round {ev['round']})"
+            )
         elif kind == "no_gain":
-            c.print(f"  [bold green]stop[/]: no candidate beats a result in hand "
-                    f"(best value {ev['v_hat']:.3f})")  # fmt: skip
+            c.print(
+                f"  [bold green]stop[/]: no candidate beats a result in hand "
+                f"(best value {ev['v_hat']:.3f})"
+            )
 
     def summary(self, result: dict[str, Any]) -> None:
         from rich.console import Console

@@ -174,9 +174,15 @@ def expand_paths(
                 grown += [[*path, Candidate(c, 0.0, 0)] for c in choices] or [path]
                 continue
             children = propose_here(
-                policy, real_env, config, task=state.task, context=state.context,
-                steps=trajectory, budget=budget, choices=choices,
-            )  # fmt: skip
+                policy,
+                real_env,
+                config,
+                task=state.task,
+                context=state.context,
+                steps=trajectory,
+                budget=budget,
+                choices=choices,
+            )
             grown += [[*path, child] for child in children] or [path]
         frontier = grown
     return frontier
@@ -354,9 +360,13 @@ def score_paths(paths: Sequence[dict], config: SlinvitConfig) -> list[dict]:
             v_hat = (monte_carlo + critic) / 2
         prior = config.lam * sum(path["p_llm"])
         scored.append(
-            {**path, "v_hat": round(v_hat, 4), "prior": round(prior, 4),
-             "score": round(prior + v_hat, 4)}
-        )  # fmt: skip
+            {
+                **path,
+                "v_hat": round(v_hat, 4),
+                "prior": round(prior, 4),
+                "score": round(prior + v_hat, 4),
+            }
+        )
     return scored
 
 
@@ -404,13 +414,21 @@ def decide(
     """One full SLINVIT decision without LangGraph: the chosen path and every scored path."""
     hooks = hooks or Hooks()
     candidates = propose_here(
-        policy, real_env, config, task=state.task, context=state.context, steps=state.steps,
-        budget=budget, choices=legal_actions_of(real_env),
-    )  # fmt: skip
+        policy,
+        real_env,
+        config,
+        task=state.task,
+        context=state.context,
+        steps=state.steps,
+        budget=budget,
+        choices=legal_actions_of(real_env),
+    )
     paths: list[dict] = []
     for cand, share in zip(candidates, budget.split(len(candidates)), strict=True):
-        paths += [p.to_dict() for p in evaluate_candidate(
-            real_env, policy, state, cand, config, share, hooks)]  # fmt: skip
+        paths += [
+            p.to_dict()
+            for p in evaluate_candidate(real_env, policy, state, cand, config, share, hooks)
+        ]
         budget.record(**share.spent)
     scored = score_paths(paths, config)
     return select_best(scored), scored

@@ -83,10 +83,15 @@ class ScriptedChatModel(BaseChatModel):
                 info["logprobs"] = {"content": [{"token": t, "logprob": lp} for t in text.split()]}
             if self.top_logprobs is not None and kwargs.get("top_logprobs"):
                 top = self.top_logprobs(messages)
-                info["logprobs"] = {"content": [{
-                    "token": text, "logprob": max(top.values(), default=0.0),
-                    "top_logprobs": [{"token": t, "logprob": v} for t, v in top.items()],
-                }]}  # fmt: skip
+                info["logprobs"] = {
+                    "content": [
+                        {
+                            "token": text,
+                            "logprob": max(top.values(), default=0.0),
+                            "top_logprobs": [{"token": t, "logprob": v} for t, v in top.items()],
+                        }
+                    ]
+                }
             generations.append(ChatGeneration(message=message, generation_info=info))
         completion = sum(max(1, len(str(g.message.content)) // 4) for g in generations)
         usage = {"prompt_tokens": prompt_tokens, "completion_tokens": completion}

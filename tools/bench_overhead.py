@@ -44,8 +44,10 @@ def timed(fn: Callable[[], object], repeat: int) -> list[float]:
 def report(label: str, ms: list[float], target: str = "") -> None:
     ms = sorted(ms)
     p95 = ms[min(len(ms) - 1, int(len(ms) * 0.95))]
-    print(f"{label:<44} median {statistics.median(ms):8.2f} ms   p95 {p95:8.2f} ms   "
-          f"n={len(ms)}  {target}")  # fmt: skip
+    print(
+        f"{label:<44} median {statistics.median(ms):8.2f} ms   p95 {p95:8.2f} ms   "
+        f"n={len(ms)}  {target}"
+    )
 
 
 def sqlite_fork() -> None:

@@ -36,8 +36,11 @@ def main() -> None:
     parser.add_argument("--depth", type=int, nargs="+", default=[2])
     parser.add_argument("--horizon", type=int, default=6)
     parser.add_argument("--max-llm-calls", type=int, default=20)
-    parser.add_argument("--tasks", default=",".join(map(str, range(57))),
-                        help="task indices (default: the 57 four-step tasks)")  # fmt: skip
+    parser.add_argument(
+        "--tasks",
+        default=",".join(map(str, range(57))),
+        help="task indices (default: the 57 four-step tasks)",
+    )
     parser.add_argument("--results", default=":memory:", help="results database to record into")
     args = parser.parse_args()
     suite = make_suite("blocksworld")
@@ -46,12 +49,19 @@ def main() -> None:
         for depth in args.depth:
             for k in args.k:
                 config = SlinvitConfig(
-                    k=k, depth=depth, rollouts=0, horizon=args.horizon, samples=4,
-                    p_llm="agreement", lam=0.02, expand_from="legal",
-                )  # fmt: skip
+                    k=k,
+                    depth=depth,
+                    rollouts=0,
+                    horizon=args.horizon,
+                    samples=4,
+                    p_llm="agreement",
+                    lam=0.02,
+                    expand_from="legal",
+                )
                 settings = BenchSettings(max_llm_calls=args.max_llm_calls, slinvit=config)
-                s = run_bench(suite, "slinvit", settings, mute_model, MUTE, db, tasks,
-                              show_progress=False)  # fmt: skip
+                s = run_bench(
+                    suite, "slinvit", settings, mute_model, MUTE, db, tasks, show_progress=False
+                )
                 print(
                     f"k={k} depth={depth} horizon={args.horizon}: {s['successes']}/{s['n']} "
                     f"solved ({100 * s['success_rate']:.1f}%), {s['mean_env_steps']:.1f} "

@@ -88,8 +88,11 @@ def failures(suite: SqlSuite, results: str) -> None:
         if success:
             continue
         query, raw = json.loads(details).get("answer_query"), tasks[task_id].raw
-        kind = "no answer" if not query else difference(
-            suite.fetch_rows(raw.db, query), suite.gold_rows(raw))  # fmt: skip
+        kind = (
+            "no answer"
+            if not query
+            else difference(suite.fetch_rows(raw.db, query), suite.gold_rows(raw))
+        )
         kinds[method, kind] += 1
         where[method, kind].add(task_id.removeprefix("spider-dev-"))
     for (method, kind), n in sorted(kinds.items()):
@@ -145,13 +148,19 @@ def judge(suite: SqlSuite, results: str, seed: int) -> None:
             right = sum(n for i, n in votes.items() if i is not None and order[i - 1][2])
             n_right = sum(1 for o in order if o[2])
             total.update(
-                cases=1, votes=VOTES, right_votes=right, uniform=n_right / len(order) * VOTES,
+                cases=1,
+                votes=VOTES,
+                right_votes=right,
+                uniform=n_right / len(order) * VOTES,
                 greedy_right=int(first is not None and order[first - 1][2]),
                 greedy_first=int(first == 1),
-            )  # fmt: skip
-            print(f"{task_id}: {len(order)} options, {n_right} right; votes "
-                  f"{dict(sorted((k or 0, v) for k, v in votes.items()))} ({right} right); "
-                  f"greedy {first}", flush=True)  # fmt: skip
+            )
+            print(
+                f"{task_id}: {len(order)} options, {n_right} right; votes "
+                f"{dict(sorted((k or 0, v) for k, v in votes.items()))} ({right} right); "
+                f"greedy {first}",
+                flush=True,
+            )
     print(
         f"{total['cases']} cases: {total['right_votes']}/{total['votes']} votes right "
         f"(uniform pick: {total['uniform']:.1f}); greedy right {total['greedy_right']}, "
@@ -166,13 +175,15 @@ def first_result(suite: SqlSuite, results: str, min_tasks: int = 30) -> None:
         "SELECT config_hash, json_extract(config, '$.method.seed'), "
         "json_extract(config, '$.method.samples'), json_extract(config, '$.method.stop_when') "
         "FROM results WHERE suite = 'intercode-sql' AND method = 'slinvit' AND oracle = 0 "
-        "GROUP BY config_hash HAVING COUNT(*) >= ? ORDER BY config_hash", (min_tasks,),
-    ).fetchall()  # fmt: skip
+        "GROUP BY config_hash HAVING COUNT(*) >= ? ORDER BY config_hash",
+        (min_tasks,),
+    ).fetchall()
     for config_hash, seed, samples, stop_when in runs:
         rows = db.execute(
             "SELECT task_id, success, actions FROM results WHERE config_hash = ? "
-            "AND suite = 'intercode-sql'", (config_hash,),
-        ).fetchall()  # fmt: skip
+            "AND suite = 'intercode-sql'",
+            (config_hash,),
+        ).fetchall()
         cut_success, changed = 0, []
         for task_id, success, actions in rows:
             task, steps = tasks[task_id], []
@@ -188,9 +199,11 @@ def first_result(suite: SqlSuite, results: str, min_tasks: int = 30) -> None:
             cut_success += cut
             if cut != success:
                 changed.append(f"{task_id.removeprefix('spider-dev-')} {success}->{cut}")
-        print(f"{config_hash} seed={seed} samples={samples} stop_when={stop_when}: "
-              f"{sum(r[1] for r in rows)}/{len(rows)} recorded, {cut_success}/{len(rows)} cut"
-              f"  {', '.join(changed)}")
+        print(
+            f"{config_hash} seed={seed} samples={samples} stop_when={stop_when}: "
+            f"{sum(r[1] for r in rows)}/{len(rows)} recorded, {cut_success}/{len(rows)} cut"
+            f"  {', '.join(changed)}"
+        )
 
 
 def main() -> None:

@@ -38,8 +38,11 @@ def main() -> None:
     parser.add_argument("--results", default="bench-results.sqlite")
     args = parser.parse_args()
     with ResultsDB(args.results) as db:
-        rows = [r for r in db.rows(suite=args.suite, method=args.method)
-                if r.error is None and r.config_hash.startswith(args.config or "")]  # fmt: skip
+        rows = [
+            r
+            for r in db.rows(suite=args.suite, method=args.method)
+            if r.error is None and r.config_hash.startswith(args.config or "")
+        ]
     runs = {(r.model, r.config_hash) for r in rows}
     if len(runs) != 1:
         parser.error(f"{len(runs)} runs match; name one with --config: {sorted(runs)}")
@@ -59,8 +62,10 @@ def main() -> None:
             print(f"{row.task_id}: {len(actions)} actions, rewards by prefix [{shown}] {mark}")
     finally:
         suite.close()
-    print(f"{len(rows)} tasks: {solved} solved; {early} more had a successful prefix "
-          f"(would have been solved by stopping there)")  # fmt: skip
+    print(
+        f"{len(rows)} tasks: {solved} solved; {early} more had a successful prefix "
+        f"(would have been solved by stopping there)"
+    )
 
 
 if __name__ == "__main__":

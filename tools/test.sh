@@ -54,4 +54,5 @@ if [ -f tools/prepare_local_model.py ] && [ "${SLINVIT_SKIP_LOCAL_MODEL:-0}" != 
 fi
 
 .venv/bin/ruff check .
+.venv/bin/ruff format --check .
 .venv/bin/python -m pytest "$@"

@@ -42,13 +42,18 @@ def add_bench_parser(sub: Any) -> argparse.ArgumentParser:
     pick.add_argument("--limit", type=int, help="N tasks from a seeded shuffle (default: all)")
     pick.add_argument("--tasks", help="explicit task indices or ids, comma-separated: 3,17,250")
     pick.add_argument("--sample-seed", type=int, default=0, help="seed of the shuffle (default 0)")
-    pick.add_argument("--data", help="benchmark data folder (default: $SLINVIT_DATA_DIR or "
-                      "../shared/data)")  # fmt: skip
-    bench.add_argument("--oracle", action="store_true",
-                       help="slinvit only: use the benchmark reward (the gold answer) as the "
-                       "value; recorded as an ORACLE run")  # fmt: skip
-    bench.add_argument("--results", default=DEFAULT_RESULTS,
-                       help=f"results database (default {DEFAULT_RESULTS})")  # fmt: skip
+    pick.add_argument(
+        "--data", help="benchmark data folder (default: $SLINVIT_DATA_DIR or ../shared/data)"
+    )
+    bench.add_argument(
+        "--oracle",
+        action="store_true",
+        help="slinvit only: use the benchmark reward (the gold answer) as the "
+        "value; recorded as an ORACLE run",
+    )
+    bench.add_argument(
+        "--results", default=DEFAULT_RESULTS, help=f"results database (default {DEFAULT_RESULTS})"
+    )
     bench.add_argument(
         "--backend",
         choices=["sqlite", "mariadb"],
@@ -64,8 +69,12 @@ def add_bench_parser(sub: Any) -> argparse.ArgumentParser:
         "holds a missing column (as runs before the hints existed)",
     )
     base = bench.add_argument_group("baselines")
-    base.add_argument("--baseline-temperature", type=float, default=0.0,
-                      help="temperature of react and try-again (default 0)")  # fmt: skip
+    base.add_argument(
+        "--baseline-temperature",
+        type=float,
+        default=0.0,
+        help="temperature of react and try-again (default 0)",
+    )
     base.add_argument(
         "--max-turns", type=int, default=10, help="react model calls / try-again turns (default 10)"
     )
@@ -77,11 +86,18 @@ def add_bench_parser(sub: Any) -> argparse.ArgumentParser:
     report.add_argument("--out", default="docs/results.md", help="markdown file to write")
     report.add_argument("--plot", default="docs/results.png", help="PNG plot to write")
     report.add_argument("--no-plot", action="store_true", help="write no plot")
-    report.add_argument("--min-tasks", type=int, default=0, metavar="N",
-                        help="name, but do not table or plot, runs with fewer than N tasks "
-                        "(default 0: every run)")  # fmt: skip
-    report.add_argument("--intro", metavar="FILE",
-                        help="markdown placed at the top of the report (conditions, commands)")
+    report.add_argument(
+        "--min-tasks",
+        type=int,
+        default=0,
+        metavar="N",
+        help="name, but do not table or plot, runs with fewer than N tasks (default 0: every run)",
+    )
+    report.add_argument(
+        "--intro",
+        metavar="FILE",
+        help="markdown placed at the top of the report (conditions, commands)",
+    )
     report.set_defaults(handler=report_command)
     return bench
 
@@ -154,9 +170,11 @@ def run_command(args: argparse.Namespace) -> int:
     if not args.schema_hints and args.suite != "intercode-sql":
         raise UserError("--no-schema-hints applies to --suite intercode-sql only")
     if args.oracle and args.method != "slinvit":
-        print(f"slinvit: note: --oracle changes only slinvit; {args.method} is "
-              f"{'always' if args.method == 'try-again' else 'never'} an oracle method",
-              file=sys.stderr)  # fmt: skip
+        print(
+            f"slinvit: note: --oracle changes only slinvit; {args.method} is "
+            f"{'always' if args.method == 'try-again' else 'never'} an oracle method",
+            file=sys.stderr,
+        )
     settings = bench_settings(args)
     suite = make_suite(args.suite, data_dir=args.data, **suite_options(args))
     try:
@@ -171,9 +189,15 @@ def run_command(args: argparse.Namespace) -> int:
             raise UserError(str(exc)) from exc
         with ResultsDB(args.results) as db:
             summary = run_bench(
-                suite, args.method, settings, lambda t: model_from_args(args, t),
-                model_name(args), db, tasks, show_progress=not (args.quiet or args.json),
-            )  # fmt: skip
+                suite,
+                args.method,
+                settings,
+                lambda t: model_from_args(args, t),
+                model_name(args),
+                db,
+                tasks,
+                show_progress=not (args.quiet or args.json),
+            )
     except SpiderDatabaseUnavailable as exc:
         raise UserError(str(exc)) from exc
     finally:
@@ -189,16 +213,23 @@ def _print_summary(s: dict[str, Any]) -> None:
     low, high = s["success_ci95"]
     oracle = "ORACLE (saw the gold answer)" if s["oracle"] else "non-oracle"
     print(f"{s['suite']} / {s['method']} ({oracle}), model {s['model']}, config {s['config_hash']}")
-    print(f"  success {s['successes']}/{s['n']} = {100 * s['success_rate']:.1f}% "
-          f"[95% CI {100 * low:.1f}-{100 * high:.1f}%]")  # fmt: skip
+    print(
+        f"  success {s['successes']}/{s['n']} = {100 * s['success_rate']:.1f}% "
+        f"[95% CI {100 * low:.1f}-{100 * high:.1f}%]"
+    )
     if "success_rate_non_empty_gold" in s:
-        print(f"  non-empty gold: {100 * s['success_rate_non_empty_gold']:.1f}% "
-              f"(n={s['n_non_empty_gold']}); ORDER-BY-only rule: "
-              f"{100 * s.get('success_rate_order_by_only', 0):.1f}%")  # fmt: skip
-    print(f"  per task: {s['mean_llm_calls']:.1f} LLM calls, {s['mean_tokens']:.0f} tokens, "
-          f"{s['mean_env_steps']:.1f} env steps, {s['mean_seconds']:.1f} s")  # fmt: skip
-    print(f"  ran {s['ran']}, resumed {s['skipped']}, errors {s['errors']}; results in "
-          f"{s['results']}")  # fmt: skip
+        print(
+            f"  non-empty gold: {100 * s['success_rate_non_empty_gold']:.1f}% "
+            f"(n={s['n_non_empty_gold']}); ORDER-BY-only rule: "
+            f"{100 * s.get('success_rate_order_by_only', 0):.1f}%"
+        )
+    print(
+        f"  per task: {s['mean_llm_calls']:.1f} LLM calls, {s['mean_tokens']:.0f} tokens, "
+        f"{s['mean_env_steps']:.1f} env steps, {s['mean_seconds']:.1f} s"
+    )
+    print(
+        f"  ran {s['ran']}, resumed {s['skipped']}, errors {s['errors']}; results in {s['results']}"
+    )
 
 
 def report_command(args: argparse.Namespace) -> int:
@@ -216,13 +247,19 @@ def report_command(args: argparse.Namespace) -> int:
         intro = Path(args.intro).read_text(encoding="utf-8")
     with ResultsDB(args.results) as db:
         rows = db.rows()
-    command = " ".join(["slinvit bench report", f"--results {args.results}",
-                        *([f"--min-tasks {args.min_tasks}"] if args.min_tasks else []),
-                        *([f"--intro {args.intro}"] if args.intro else []),
-                        f"--out {args.out}",
-                        "--no-plot" if args.no_plot else f"--plot {args.plot}"])  # fmt: skip
-    markdown = render_markdown(rows, source=args.results, min_tasks=args.min_tasks,
-                               intro=intro, command=command)  # fmt: skip
+    command = " ".join(
+        [
+            "slinvit bench report",
+            f"--results {args.results}",
+            *([f"--min-tasks {args.min_tasks}"] if args.min_tasks else []),
+            *([f"--intro {args.intro}"] if args.intro else []),
+            f"--out {args.out}",
+            "--no-plot" if args.no_plot else f"--plot {args.plot}",
+        ]
+    )
+    markdown = render_markdown(
+        rows, source=args.results, min_tasks=args.min_tasks, intro=intro, command=command
+    )
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(markdown, encoding="utf-8")
@@ -231,8 +268,11 @@ def report_command(args: argparse.Namespace) -> int:
         try:
             written.append(str(render_plot(rows, args.plot, min_tasks=args.min_tasks)))
         except ImportError:
-            print("slinvit: note: matplotlib is not installed; no plot written "
-                  "(pip install matplotlib)", file=sys.stderr)  # fmt: skip
+            print(
+                "slinvit: note: matplotlib is not installed; no plot written "
+                "(pip install matplotlib)",
+                file=sys.stderr,
+            )
     print(markdown)
     print(f"wrote {', '.join(written)}", file=sys.stderr)
     return 0

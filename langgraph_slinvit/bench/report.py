@@ -88,8 +88,11 @@ def _method_tags(run: Run, same_method: Sequence[Run]) -> list[str]:
     "stop_when=no_gain" (the oracle flag has a column of its own; missing keys get no tag)."""
     settings = [r.rows[0].config.get("method") or {} for r in same_method]
     mine = run.rows[0].config.get("method") or {}
-    return [f"{k}={'none' if mine[k] is None else mine[k]}" for k in _varying(settings)
-            if k in mine and k != "oracle"]  # fmt: skip
+    return [
+        f"{k}={'none' if mine[k] is None else mine[k]}"
+        for k in _varying(settings)
+        if k in mine and k != "oracle"
+    ]
 
 
 def _pct(x: float) -> str:
@@ -137,8 +140,10 @@ def suite_section(suite: str, rows: Sequence[ResultRow], min_tasks: int = 0) -> 
     runs with fewer than ``min_tasks`` tasks are only named."""
     runs, left_out = _kept_runs(rows, min_tasks)
     rows = [row for run in runs for row in run.rows]
-    groups = [("runs that did not see the gold answer", [r for r in runs if not r.oracle]),
-              ("oracle runs", [r for r in runs if r.oracle])]  # fmt: skip
+    groups = [
+        ("runs that did not see the gold answer", [r for r in runs if not r.oracle]),
+        ("oracle runs", [r for r in runs if r.oracle]),
+    ]
     groups = [(name, group) for name, group in groups if group]
     lines = [f"## {suite}", ""]
     rule = _reward_rule(suite)
@@ -156,8 +161,10 @@ def suite_section(suite: str, rows: Sequence[ResultRow], min_tasks: int = 0) -> 
     levels = sorted({r.difficulty for r in rows}, key=_difficulty_key)
     for name, group in groups:
         lines += [f"Success by difficulty ({_difficulty_name(suite)}), {name}:", ""]
-        lines += ["| method | oracle | " + " | ".join(levels) + " |",
-                  "|" + "---|" * (len(levels) + 2)]  # fmt: skip
+        lines += [
+            "| method | oracle | " + " | ".join(levels) + " |",
+            "|" + "---|" * (len(levels) + 2),
+        ]
         for run in group:
             cells = [run.label, "yes" if run.oracle else "no"]
             for level in levels:
@@ -186,14 +193,24 @@ def _main_table(
     head = ["method", "oracle", "model", "n", "success (95% CI)"]
     if sql:
         head += ["success, non-empty gold", "success, ORDER-BY-only rule"]
-    head += [f"paired ({len(common)} tasks every complete run ran)", "LLM calls / task",
-             "tokens / task", "seconds / task", "errors"]  # fmt: skip
+    head += [
+        f"paired ({len(common)} tasks every complete run ran)",
+        "LLM calls / task",
+        "tokens / task",
+        "seconds / task",
+        "errors",
+    ]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for run in runs:
         s = summarize(run.rows)
         low, high = s["success_ci95"]
-        cells = [run.label, "yes" if run.oracle else "no", run.model, str(s["n"]),
-                 f"{_pct(s['success_rate'])} [{_pct(low)}, {_pct(high)}]"]  # fmt: skip
+        cells = [
+            run.label,
+            "yes" if run.oracle else "no",
+            run.model,
+            str(s["n"]),
+            f"{_pct(s['success_rate'])} [{_pct(low)}, {_pct(high)}]",
+        ]
         if sql:
             n_ne = s.get("n_non_empty_gold", 0)
             cells.append(f"{_pct(s.get('success_rate_non_empty_gold', 0.0))} (n={n_ne})")
@@ -204,8 +221,12 @@ def _main_table(
             cells.append("- (partial run)")
         else:
             cells.append(_pct(sum(r.success for r in paired) / len(paired)) if paired else "-")
-        cells += [f"{s['mean_llm_calls']:.1f}", f"{s['mean_tokens']:.0f}",
-                  f"{s['mean_seconds']:.1f}", str(s["errors"])]  # fmt: skip
+        cells += [
+            f"{s['mean_llm_calls']:.1f}",
+            f"{s['mean_tokens']:.0f}",
+            f"{s['mean_seconds']:.1f}",
+            str(s["errors"]),
+        ]
         lines.append("| " + " | ".join(cells) + " |")
     return lines
 
@@ -213,8 +234,11 @@ def _main_table(
 _PAIR_TABLES = (
     (False, False, "SLINVIT without the gold answer against each other run without it"),
     (True, True, "Oracle SLINVIT against each other oracle run"),
-    (False, True, "SLINVIT without the gold answer against oracle runs (the other run saw the "
-                  "gold answer)"),
+    (
+        False,
+        True,
+        "SLINVIT without the gold answer against oracle runs (the other run saw the gold answer)",
+    ),
 )
 
 
@@ -228,19 +252,28 @@ def _paired_lines(runs: Sequence[Run], conditions: Sequence[str] = ()) -> list[s
     lines: list[str] = []
     for mine_oracle, their_oracle, title in _PAIR_TABLES:
         pairs = [
-            (a, b) for a in runs if a.method == "slinvit" and a.oracle == mine_oracle
-            for b in runs if b is not a and b.oracle == their_oracle
+            (a, b)
+            for a in runs
+            if a.method == "slinvit" and a.oracle == mine_oracle
+            for b in runs
+            if b is not a
+            and b.oracle == their_oracle
             and _conditions(a, conditions) == _conditions(b, conditions)
             and not (b.method == "slinvit" and b.oracle == a.oracle and order[id(b)] < order[id(a)])
-        ]  # fmt: skip
+        ]
         table = [_pair_row(a, b) for a, b in pairs]
         table = [row for row in table if row]
         if not table:
             continue
-        lines += [f"{title}, on the tasks both ran (wins / losses = tasks only one of the "
-                  "two solves; exact two-sided sign test):", "",
-                  "| SLINVIT run | other run | tasks | success | wins / losses | sign test p |",
-                  "|---|---|---|---|---|---|", *table, ""]  # fmt: skip
+        lines += [
+            f"{title}, on the tasks both ran (wins / losses = tasks only one of the "
+            "two solves; exact two-sided sign test):",
+            "",
+            "| SLINVIT run | other run | tasks | success | wins / losses | sign test p |",
+            "|---|---|---|---|---|---|",
+            *table,
+            "",
+        ]
     return lines
 
 
@@ -256,8 +289,10 @@ def _pair_row(a: Run, b: Run) -> str:
     rate_b = sum(theirs[t] for t in common) / len(common)
     p = sign_test_p(wins, losses)
     shown = "<0.001" if p < 0.001 else f"{p:.3f}"
-    return (f"| {a.label} | {b.label} | {len(common)} | {_pct(rate_a)} vs {_pct(rate_b)} | "
-            f"{wins} / {losses} | {shown} |")
+    return (
+        f"| {a.label} | {b.label} | {len(common)} | {_pct(rate_a)} vs {_pct(rate_b)} | "
+        f"{wins} / {losses} | {shown} |"
+    )
 
 
 def _difficulty_name(suite: str) -> str:
@@ -284,8 +319,11 @@ def render_markdown(
         by_suite[row.suite].append(row)
     parts = ["# Benchmark results", ""]
     if command:
-        parts += [f"Generated by `{command}` from the rows of `{source}`; the same command "
-                  "rebuilds this file and its plot.", ""]  # fmt: skip
+        parts += [
+            f"Generated by `{command}` from the rows of `{source}`; the same command "
+            "rebuilds this file and its plot.",
+            "",
+        ]
     elif source:
         parts += [f"Generated by `slinvit bench report` from `{source}`.", ""]
     if intro.strip():
@@ -313,8 +351,9 @@ def render_plot(
     for row in rows:
         by_suite[row.suite].append(row)
     suites = sorted(by_suite) or ["no results"]
-    fig, axes = plt.subplots(1, len(suites), figsize=(6 * len(suites), 8), sharey=True,
-                             squeeze=False)  # fmt: skip
+    fig, axes = plt.subplots(
+        1, len(suites), figsize=(6 * len(suites), 8), sharey=True, squeeze=False
+    )
     palette = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     methods = sorted({row.method for row in rows})
     color = {m: palette[i % len(palette)] for i, m in enumerate(methods)}
@@ -326,15 +365,31 @@ def render_plot(
             x, y = s["mean_llm_calls"], s["success_rate"]
             right = max(right, x)
             low, high = s["success_ci95"]
-            ax.errorbar(x, y, yerr=[[y - low], [high - y]], fmt="^" if run.oracle else "o",
-                        color=color[run.method], markersize=8, capsize=3,
-                        markerfacecolor="white" if run.oracle else color[run.method])  # fmt: skip
+            ax.errorbar(
+                x,
+                y,
+                yerr=[[y - low], [high - y]],
+                fmt="^" if run.oracle else "o",
+                color=color[run.method],
+                markersize=8,
+                capsize=3,
+                markerfacecolor="white" if run.oracle else color[run.method],
+            )
             numbers[(x, y)].append(str(number))
-            keys.append(textwrap.fill(f"{number}: {run.label} (n={s['n']})", width=70,
-                                      subsequent_indent="    "))  # fmt: skip
+            keys.append(
+                textwrap.fill(
+                    f"{number}: {run.label} (n={s['n']})", width=70, subsequent_indent="    "
+                )
+            )
         for (x, y), shown in numbers.items():
-            ax.annotate(",".join(shown), (x, y), textcoords="offset points", xytext=(6, 2),
-                        fontsize=8, weight="bold")  # fmt: skip
+            ax.annotate(
+                ",".join(shown),
+                (x, y),
+                textcoords="offset points",
+                xytext=(6, 2),
+                fontsize=8,
+                weight="bold",
+            )
         ax.text(0, -0.14, "\n".join(keys), transform=ax.transAxes, va="top", fontsize=7)
         ax.set_title(suite)
         ax.set_xlabel("mean LLM calls per task")
@@ -343,10 +398,24 @@ def render_plot(
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel("success rate (95% Wilson interval)")
     handles = [Line2D([], [], color=color[m], marker="o", linestyle="", label=m) for m in methods]
-    handles += [Line2D([], [], color="gray", marker="^", markerfacecolor="white", linestyle="",
-                       label="oracle (saw the gold answer)")]  # fmt: skip
-    fig.legend(handles=handles, fontsize=8, loc="upper center", ncol=len(handles),
-               bbox_to_anchor=(0.5, 0.95))  # fmt: skip
+    handles += [
+        Line2D(
+            [],
+            [],
+            color="gray",
+            marker="^",
+            markerfacecolor="white",
+            linestyle="",
+            label="oracle (saw the gold answer)",
+        )
+    ]
+    fig.legend(
+        handles=handles,
+        fontsize=8,
+        loc="upper center",
+        ncol=len(handles),
+        bbox_to_anchor=(0.5, 0.95),
+    )
     fig.suptitle("Success rate vs LLM calls per task")
     fig.subplots_adjust(left=0.05, right=0.98, top=0.88, bottom=0.3, wspace=0.08)
     out = Path(path)

@@ -137,8 +137,12 @@ class ResultsDB:
     ) -> list[ResultRow]:
         """Rows matching the given filters, in (suite, method, task index) order."""
         where, params = [], []
-        for column, value in (("suite", suite), ("method", method), ("model", model),
-                              ("config_hash", chash)):  # fmt: skip
+        for column, value in (
+            ("suite", suite),
+            ("method", method),
+            ("model", model),
+            ("config_hash", chash),
+        ):
             if value is not None:
                 where.append(f"{column}=?")
                 params.append(value)

@@ -80,10 +80,18 @@ def run_task(
     env = suite.make_env(task)
     started = time.perf_counter()
     fields: dict[str, Any] = {
-        "oracle": method.is_oracle(settings), "success": False, "reward": 0.0,
-        "gold_empty": None, "llm_calls": 0.0, "prompt_tokens": 0.0, "completion_tokens": 0.0,
-        "env_steps": 0.0, "rollout_steps": 0.0, "actions": [], "details": {},
-    }  # fmt: skip
+        "oracle": method.is_oracle(settings),
+        "success": False,
+        "reward": 0.0,
+        "gold_empty": None,
+        "llm_calls": 0.0,
+        "prompt_tokens": 0.0,
+        "completion_tokens": 0.0,
+        "env_steps": 0.0,
+        "rollout_steps": 0.0,
+        "actions": [],
+        "details": {},
+    }
     error = None
     try:
         job = Job(suite, task, env, env.describe(), settings, model)
@@ -96,8 +104,11 @@ def run_task(
             reward=evaluation.reward,
             gold_empty=evaluation.gold_empty,
             actions=result.actions,
-            details={**evaluation.details, "method": result.details,
-                     "answer_step": result.answer_step},
+            details={
+                **evaluation.details,
+                "method": result.details,
+                "answer_step": result.answer_step,
+            },
         )
     except Exception as exc:
         if _fatal(exc):
@@ -112,8 +123,10 @@ def run_task(
 
 def _task_line(row: ResultRow, finished: int, total: int, rate: str) -> str:
     outcome = f"error: {row.error}" if row.error else ("solved" if row.success else "failed")
-    return (f"[{finished}/{total}] {row.task_id}: {outcome} (reward {row.reward:.2f}, "
-            f"{row.llm_calls:.0f} LLM calls, {row.seconds:.0f} s); {rate}")
+    return (
+        f"[{finished}/{total}] {row.task_id}: {outcome} (reward {row.reward:.2f}, "
+        f"{row.llm_calls:.0f} LLM calls, {row.seconds:.0f} s); {rate}"
+    )
 
 
 def run_config(suite: Suite, method_name: str, settings: BenchSettings) -> dict[str, Any]:
@@ -144,8 +157,12 @@ def run_bench(
     todo = [t for t in tasks if t.task_id not in done]
     model = ModelCache(model_factory)
     resumed = [t.task_id for t in tasks if t.task_id in done]  # the run's other tasks not counted
-    wins = sum(r.success for r in db.rows(suite=suite.name, method=method_name, model=model_name,
-                                          chash=chash, task_ids=resumed))  # fmt: skip
+    wins = sum(
+        r.success
+        for r in db.rows(
+            suite=suite.name, method=method_name, model=model_name, chash=chash, task_ids=resumed
+        )
+    )
     finished = len(resumed)
     progress = Progress(
         TextColumn(f"{suite.name} / {method_name}"),
@@ -165,8 +182,13 @@ def run_bench(
         bar = progress.add_task("run", total=len(tasks), completed=finished, rate=rate())
         ran = 0
         for task in todo:
-            theirs = db.rows(suite=suite.name, method=method_name, model=model_name,
-                             chash=chash, task_ids=[task.task_id])  # fmt: skip
+            theirs = db.rows(
+                suite=suite.name,
+                method=method_name,
+                model=model_name,
+                chash=chash,
+                task_ids=[task.task_id],
+            )
             if theirs and theirs[0].error is None:
                 # another process sharing this run finished it meanwhile: count it, do not rerun
                 finished += 1
@@ -176,19 +198,35 @@ def run_bench(
             ran += 1
             fields, error = run_task(suite, method_name, task, settings, model)
             row = ResultRow(
-                suite=suite.name, method=method_name, model=model_name, config_hash=chash,
-                task_id=task.task_id, task_index=task.index, difficulty=task.difficulty,
-                config=config, error=error, **fields,
-            )  # fmt: skip
+                suite=suite.name,
+                method=method_name,
+                model=model_name,
+                config_hash=chash,
+                task_id=task.task_id,
+                task_index=task.index,
+                difficulty=task.difficulty,
+                config=config,
+                error=error,
+                **fields,
+            )
             db.put(row)
             finished += 1
             wins += row.success
             progress.update(bar, advance=1, rate=rate())
             if show_progress and not progress.console.is_terminal:  # a log: a line per task
-                progress.console.print(_task_line(row, finished, len(tasks), rate()),
-                                       highlight=False, markup=False, soft_wrap=True)  # fmt: skip
-    rows = db.rows(suite=suite.name, method=method_name, model=model_name, chash=chash,
-                   task_ids=[t.task_id for t in tasks])  # fmt: skip
+                progress.console.print(
+                    _task_line(row, finished, len(tasks), rate()),
+                    highlight=False,
+                    markup=False,
+                    soft_wrap=True,
+                )
+    rows = db.rows(
+        suite=suite.name,
+        method=method_name,
+        model=model_name,
+        chash=chash,
+        task_ids=[t.task_id for t in tasks],
+    )
     summary = summarize(rows)
     oracle = any(r.oracle for r in rows) if rows else method.is_oracle(settings)
     return {

@@ -98,9 +98,6 @@ def legal_actions_of(env: Environment) -> list[str] | None:
     return list(legal()) if callable(legal) else None
 
 
-
-
-
 def default_settings_of(env: Environment) -> Any:
     """The settings an environment measured best with (its optional ``default_settings()``,
     a ``SlinvitConfig``), or None: the agent then uses ``SlinvitConfig()``."""

@@ -258,18 +258,25 @@ class BwrapSandbox:
         args = [
             # bwrap's own process stays visible inside as PID 1 and /proc/1/environ would show
             # the caller's environment (secrets) despite --clearenv: start bwrap with none.
-            env, "-i",
+            env,
+            "-i",
             bwrap,
             "--unshare-all",  # user, ipc, pid, net, uts, cgroup: no network, own PID 1
             "--unshare-user",
-            "--uid", str(self.uid),
-            "--gid", str(self.gid),
+            "--uid",
+            str(self.uid),
+            "--gid",
+            str(self.gid),
             "--disable-userns",  # no nested user namespaces (kernel attack surface)
-            "--cap-drop", "ALL",
+            "--cap-drop",
+            "ALL",
             "--die-with-parent",  # bwrap's parent dies -> everything inside is SIGKILLed
-            "--hostname", "sandbox",
-            "--ro-bind", "/usr", "/usr",
-        ]  # fmt: skip
+            "--hostname",
+            "sandbox",
+            "--ro-bind",
+            "/usr",
+            "/usr",
+        ]
         for name in _SYSTEM_TOP:
             host = Path("/", name)
             if host.is_symlink():
@@ -286,8 +293,9 @@ class BwrapSandbox:
         for path in self.extra_ro_paths:
             args += ["--ro-bind", str(path), str(path)]
         args += [
-            "--proc", "/proc",
-        ]  # fmt: skip
+            "--proc",
+            "/proc",
+        ]
         for path in _PROC_READ_ONLY:
             args += ["--ro-bind", path, path]
         for path in _PROC_MASKED_FILES:
@@ -297,16 +305,33 @@ class BwrapSandbox:
             if os.path.isdir(path):
                 args += ["--tmpfs", path, "--remount-ro", path]
         args += [
-            "--dev", "/dev",  # a minimal /dev: null, zero, full, random, urandom, tty, pts
-            "--size", size, "--tmpfs", "/dev/shm",
-            "--remount-ro", "/dev",
-            "--perms", "1777", "--size", size, "--tmpfs", "/tmp",
-            "--size", size, "--tmpfs", SANDBOX_HOME,
-            "--bind", str(workdir), str(target),
-            "--remount-ro", "/",  # the sandbox's own root tmpfs: no writes outside the mounts
-            "--chdir", str(target),
+            "--dev",
+            "/dev",  # a minimal /dev: null, zero, full, random, urandom, tty, pts
+            "--size",
+            size,
+            "--tmpfs",
+            "/dev/shm",
+            "--remount-ro",
+            "/dev",
+            "--perms",
+            "1777",
+            "--size",
+            size,
+            "--tmpfs",
+            "/tmp",
+            "--size",
+            size,
+            "--tmpfs",
+            SANDBOX_HOME,
+            "--bind",
+            str(workdir),
+            str(target),
+            "--remount-ro",
+            "/",  # the sandbox's own root tmpfs: no writes outside the mounts
+            "--chdir",
+            str(target),
             "--clearenv",
-        ]  # fmt: skip
+        ]
         if self.new_session:
             args.append("--new-session")
         for key, value in self._environment(shell).items():

@@ -109,10 +109,16 @@ class ShellEnvironment:
         argv = self.sandbox.argv(self._host_root, mount_at=mount_at)
         try:
             child = pexpect.spawn(
-                argv[0], argv[1:], encoding="utf-8", codec_errors="replace", echo=False,
-                timeout=self.timeout, dimensions=(50, 200), cwd=str(self._host_root),
+                argv[0],
+                argv[1:],
+                encoding="utf-8",
+                codec_errors="replace",
+                echo=False,
+                timeout=self.timeout,
+                dimensions=(50, 200),
+                cwd=str(self._host_root),
                 env=None if self._isolated else _clean_env(self._host_root),
-            )  # fmt: skip
+            )
         except pexpect.ExceptionPexpect as exc:
             raise ShellEnvironmentError(f"cannot start bash: {exc}") from exc
         ready = f"__SLV_READY_{self._nonce}"

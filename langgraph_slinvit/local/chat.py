@@ -33,13 +33,15 @@ class LocalChatOpenAI(ChatOpenAI):
     separate ``ChatGeneration``s, each with its own ``response_metadata["logprobs"]``.
     """
 
-    def _generate(self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None,
-                  **kwargs: Any) -> ChatResult:  # fmt: skip
+    def _generate(
+        self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kwargs: Any
+    ) -> ChatResult:
         result = super()._generate(messages, stop=stop, run_manager=run_manager, **kwargs)
         return _with_fenced_tool_calls(result, kwargs.get("tools"))
 
-    async def _agenerate(self, messages: list[BaseMessage], stop: Any = None,
-                         run_manager: Any = None, **kwargs: Any) -> ChatResult:  # fmt: skip
+    async def _agenerate(
+        self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kwargs: Any
+    ) -> ChatResult:
         result = await super()._agenerate(messages, stop=stop, run_manager=run_manager, **kwargs)
         return _with_fenced_tool_calls(result, kwargs.get("tools"))
 

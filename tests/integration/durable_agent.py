@@ -56,8 +56,11 @@ def main() -> None:
         out = agent.invoke({"messages": [("user", "log two lines")]}, config)
     else:
         out = agent.invoke(None, config)
-    print(json.dumps({"actions": [s["action"] for s in out["steps"]],
-                      "stop_reason": out["stop_reason"]}))  # fmt: skip
+    print(
+        json.dumps(
+            {"actions": [s["action"] for s in out["steps"]], "stop_reason": out["stop_reason"]}
+        )
+    )
     env.close()
 
 

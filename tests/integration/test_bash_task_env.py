@@ -116,8 +116,10 @@ def test_fork_isolation(sandbox: TaskRootSandbox) -> None:
             fork.step("echo new > /system/new.txt; rm /system/text1.txt; pwd")
             assert fork.last_stdout == "/system/folder1"
             assert set(fork.fs_diff()) == {
-                "system/folder1/keep.txt", "system/new.txt", "system/text1.txt"
-            }  # fmt: skip
+                "system/folder1/keep.txt",
+                "system/new.txt",
+                "system/text1.txt",
+            }
             assert set(env.fs_diff()) == {"system/folder1/keep.txt"}
             assert (env.root / "system" / "text1.txt").exists()
             assert env.step("ls /system/new.txt").ok is False

@@ -69,8 +69,9 @@ def answering_model(suite: SqlSuite) -> ScriptedChatModel:
 def run(suite: SqlSuite, method: str, db: ResultsDB, model: ScriptedChatModel, **kw) -> dict:
     settings = BenchSettings(slinvit=SMALL_SEARCH, **kw)
     tasks = select_tasks(suite.tasks(), indices=[RIGHT_TASK, WRONG_TASK])
-    return run_bench(suite, method, settings, lambda t: model, "scripted", db, tasks,
-                     show_progress=False)  # fmt: skip
+    return run_bench(
+        suite, method, settings, lambda t: model, "scripted", db, tasks, show_progress=False
+    )
 
 
 @pytest.mark.parametrize("method", list(METHODS))
@@ -112,8 +113,16 @@ def test_a_second_run_resumes_without_any_model_call(suite: SqlSuite, tmp_path: 
             return model
 
         tasks = select_tasks(suite.tasks(), indices=[RIGHT_TASK, WRONG_TASK])
-        again = run_bench(suite, "slinvit", BenchSettings(slinvit=SMALL_SEARCH), factory,
-                          "scripted", db, tasks, show_progress=False)  # fmt: skip
+        again = run_bench(
+            suite,
+            "slinvit",
+            BenchSettings(slinvit=SMALL_SEARCH),
+            factory,
+            "scripted",
+            db,
+            tasks,
+            show_progress=False,
+        )
     assert first["ran"] == 2 and again["ran"] == 0 and again["skipped"] == 2
     assert len(model.calls) == calls and built == []  # no model was even built
     assert again["success_rate"] == first["success_rate"] == 0.5
@@ -140,9 +149,24 @@ def cli_env(cache_dir: Path, suite: SqlSuite, monkeypatch: pytest.MonkeyPatch) -
 
 
 def bench(args: list[str], results: Path) -> int:
-    return cli.main(["bench", "--suite", "intercode-sql", "--tasks", f"{RIGHT_TASK},{WRONG_TASK}",
-                     "--results", str(results), "--k", "2", "--rollouts", "1", "--horizon", "3",
-                     *args])  # fmt: skip
+    return cli.main(
+        [
+            "bench",
+            "--suite",
+            "intercode-sql",
+            "--tasks",
+            f"{RIGHT_TASK},{WRONG_TASK}",
+            "--results",
+            str(results),
+            "--k",
+            "2",
+            "--rollouts",
+            "1",
+            "--horizon",
+            "3",
+            *args,
+        ]
+    )
 
 
 def test_cli_json_prints_one_summary_object(cli_env, tmp_path: Path, capsys) -> None:
@@ -167,13 +191,26 @@ def test_cli_report_labels_oracle_rows_and_writes_a_png(cli_env, tmp_path: Path,
     out, plot = tmp_path / "docs" / "results.md", tmp_path / "docs" / "results.png"
     intro = tmp_path / "intro.md"
     intro.write_text("Ran on a toy machine.\n")
-    code = cli.main(["bench", "report", "--results", str(results), "--out", str(out),
-                     "--plot", str(plot), "--intro", str(intro)])  # fmt: skip
+    code = cli.main(
+        [
+            "bench",
+            "report",
+            "--results",
+            str(results),
+            "--out",
+            str(out),
+            "--plot",
+            str(plot),
+            "--intro",
+            str(intro),
+        ]
+    )
     assert code == 0
     text = out.read_text()
     # the report says how to rebuild it, then the intro, then the tables
-    command = (f"`slinvit bench report --results {results} --intro {intro} --out {out} "
-               f"--plot {plot}`")  # fmt: skip
+    command = (
+        f"`slinvit bench report --results {results} --intro {intro} --out {out} --plot {plot}`"
+    )
     assert text.index(command) < text.index("Ran on a toy machine.") < text.index("| single |")
     assert "## intercode-sql" in text and "## intercode-sql" in capsys.readouterr().out
     table = [line for line in text.splitlines() if line.startswith("| ")]
@@ -190,11 +227,41 @@ def test_cli_errors_are_one_line(cli_env, tmp_path: Path, capsys) -> None:
     assert bench(["--method", "single", "--quiet"], results) == 0
     capsys.readouterr()
     missing = str(tmp_path / "missing.md")
-    assert cli.main(["bench", "report", "--results", str(results), "--no-plot", "--out",
-                     str(tmp_path / "r.md"), "--intro", missing]) == 2  # fmt: skip
+    assert (
+        cli.main(
+            [
+                "bench",
+                "report",
+                "--results",
+                str(results),
+                "--no-plot",
+                "--out",
+                str(tmp_path / "r.md"),
+                "--intro",
+                missing,
+            ]
+        )
+        == 2
+    )
     assert "no intro file at" in capsys.readouterr().err
-    assert cli.main(["bench", "--suite", "intercode-sql", "--method", "single", "--limit", "1",
-                     "--tasks", "3", "--results", str(tmp_path / "r.sqlite")]) == 2  # fmt: skip
+    assert (
+        cli.main(
+            [
+                "bench",
+                "--suite",
+                "intercode-sql",
+                "--method",
+                "single",
+                "--limit",
+                "1",
+                "--tasks",
+                "3",
+                "--results",
+                str(tmp_path / "r.sqlite"),
+            ]
+        )
+        == 2
+    )
     assert "either --limit or --tasks" in capsys.readouterr().err
     assert cli.main(["bench", "report", "--results", str(tmp_path / "missing.sqlite")]) == 2
     assert "no results database" in capsys.readouterr().err
@@ -224,8 +291,16 @@ def test_slinvit_is_scored_on_the_result_it_answers_with(
     cfg = SlinvitConfig(k=3, samples=4, rollouts=0, p_llm="agreement", answer_from=rule)
     tasks = select_tasks(suite.tasks(), indices=[RIGHT_TASK])
     with ResultsDB(tmp_path / "results.sqlite") as db:
-        run_bench(suite, "slinvit", BenchSettings(slinvit=cfg), lambda t: model, "scripted", db,
-                  tasks, show_progress=False)  # fmt: skip
+        run_bench(
+            suite,
+            "slinvit",
+            BenchSettings(slinvit=cfg),
+            lambda t: model,
+            "scripted",
+            db,
+            tasks,
+            show_progress=False,
+        )
         (row,) = db.rows()
     assert [a.rstrip(";") for a in row.actions] == [gold, WRONG_SQL]
     assert row.details["answer_step"] == (0 if rule == "best" else 1)

@@ -131,9 +131,16 @@ def test_slinvit_run_reaches_the_goal(stop_when: str) -> None:
     task = TASKS[3]
     env = BlocksWorldEnvironment(task)
     config = SlinvitConfig(
-        k=2, depth=1, rollouts=1, horizon=8, rollout_horizon=4, samples=4,
-        summarize_answer=False, max_llm_calls=200, stop_when=stop_when,
-    )  # fmt: skip
+        k=2,
+        depth=1,
+        rollouts=1,
+        horizon=8,
+        rollout_horizon=4,
+        samples=4,
+        summarize_answer=False,
+        max_llm_calls=200,
+        stop_when=stop_when,
+    )
     agent = create_slinvit_agent(planner_model(task), env, config=config, value_fn=rule_value_hook)
     final = agent.invoke({"messages": [("user", "Reach the goal configuration of the blocks.")]})
     assert final["stop_reason"] == "terminal"  # reaching the goal ends the episode
@@ -150,15 +157,23 @@ def test_slinvit_maps_prose_onto_legal_actions_and_looks_ahead_with_the_rule_val
 
     def prose(messages: Sequence[BaseMessage], n: int) -> list[str]:
         replies = planner.responder(messages, n)
-        return [f"I think the next step is to {r.strip('`').removeprefix('text').strip()}."
-                for r in replies]  # fmt: skip
+        return [
+            f"I think the next step is to {r.strip('`').removeprefix('text').strip()}."
+            for r in replies
+        ]
 
     model = ScriptedChatModel(responder=prose, calls=[])
     env = BlocksWorldEnvironment(task)
     config = SlinvitConfig(
-        k=2, depth=2, rollouts=0, horizon=8, samples=4, p_llm="agreement",
-        summarize_answer=False, max_llm_calls=60,
-    )  # fmt: skip
+        k=2,
+        depth=2,
+        rollouts=0,
+        horizon=8,
+        samples=4,
+        p_llm="agreement",
+        summarize_answer=False,
+        max_llm_calls=60,
+    )
     agent = create_slinvit_agent(model, env, config=config, value_fn=rule_value_hook)
     final = agent.invoke({"messages": [("user", "Reach the goal configuration of the blocks.")]})
     assert final["stop_reason"] == "terminal"
@@ -178,9 +193,18 @@ def test_legal_expansion_looks_ahead_without_asking_the_model(stop_when: str) ->
     model = ScriptedChatModel(responder=lambda m, n: ["I am not sure."] * n, calls=[])
     env = BlocksWorldEnvironment(task)
     config = SlinvitConfig(
-        k=4, depth=2, rollouts=0, horizon=8, samples=4, p_llm="agreement", lam=0.02,
-        expand_from="legal", summarize_answer=False, max_llm_calls=20, stop_when=stop_when,
-    )  # fmt: skip
+        k=4,
+        depth=2,
+        rollouts=0,
+        horizon=8,
+        samples=4,
+        p_llm="agreement",
+        lam=0.02,
+        expand_from="legal",
+        summarize_answer=False,
+        max_llm_calls=20,
+        stop_when=stop_when,
+    )
     agent = create_slinvit_agent(model, env, config=config, value_fn=rule_value_hook)
     final = agent.invoke({"messages": [("user", "Reach the goal configuration of the blocks.")]})
     assert final["stop_reason"] == "terminal" and success(env)

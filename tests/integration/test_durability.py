@@ -16,9 +16,12 @@ ROOT = Path(__file__).resolve().parents[2]
 def start(args: list[str]) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "tests.integration.durable_agent", *args],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
         start_new_session=True,
-    )  # fmt: skip
+    )
 
 
 def test_kill_during_a_real_action_then_resume(tmp_path: Path) -> None:

@@ -137,8 +137,9 @@ def model_at(url: str, timeout: float = 2.0) -> ChatOpenAI:
 
 
 def run_agent(shop_db: Path, model: ChatOpenAI, **config: float) -> tuple[dict, float]:
-    cfg = SlinvitConfig(k=1, samples=2, rollouts=1, horizon=2, retries=2, retry_backoff=0.05,
-                        **config)  # type: ignore[arg-type]  # fmt: skip
+    cfg = SlinvitConfig(
+        k=1, samples=2, rollouts=1, horizon=2, retries=2, retry_backoff=0.05, **config
+    )  # type: ignore[arg-type]
     with SQLEnvironment(f"sqlite:///{shop_db}") as env:
         agent = create_slinvit_agent(model, env, config=cfg)
         start = time.monotonic()
@@ -171,8 +172,7 @@ def test_hanging_endpoint_times_out_and_is_retried(shop_db: Path, endpoint) -> N
 def test_hanging_endpoint_respects_max_seconds(shop_db: Path, endpoint) -> None:
     """Ten retries allowed, but the run's 1.2 s budget ends them: no request outlives it."""
     server = endpoint(lambda i: "hang")
-    cfg = SlinvitConfig(k=1, samples=2, rollouts=1, retries=10, retry_backoff=0.05,
-                        max_seconds=1.2)  # fmt: skip
+    cfg = SlinvitConfig(k=1, samples=2, rollouts=1, retries=10, retry_backoff=0.05, max_seconds=1.2)
     with SQLEnvironment(f"sqlite:///{shop_db}") as env:
         agent = create_slinvit_agent(model_at(server.url, timeout=0.5), env, config=cfg)
         start = time.monotonic()

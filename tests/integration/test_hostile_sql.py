@@ -65,110 +65,158 @@ WRITES: list[Attack] = [
 ]
 SQLITE_ATTACKS: list[Attack] = [
     *WRITES,
-    ("attach_and_write", [
-        ("ATTACH DATABASE '{other}' AS x", "refused"),
-        ("CREATE TABLE x.t (a)", "fail"),
-        ("INSERT INTO x.secrets VALUES ('pwned')", "fail"),
-        ("ATTACH DATABASE '{ghost}' AS y", "refused"),
-        ("ATTACH DATABASE ':memory:' AS m", "refused"),
-    ]),
+    (
+        "attach_and_write",
+        [
+            ("ATTACH DATABASE '{other}' AS x", "refused"),
+            ("CREATE TABLE x.t (a)", "fail"),
+            ("INSERT INTO x.secrets VALUES ('pwned')", "fail"),
+            ("ATTACH DATABASE '{ghost}' AS y", "refused"),
+            ("ATTACH DATABASE ':memory:' AS m", "refused"),
+        ],
+    ),
     ("vacuum_into", [("VACUUM INTO '{ghost}'", "refused")]),
     ("load_extension", [("SELECT load_extension('{other}')", "refused")]),
-    ("writable_schema", [
-        ("PRAGMA writable_schema=ON", "refused"),
-        ("PRAGMA writable_schema=1", "refused"),
-        ("UPDATE sqlite_master SET sql = 'CREATE TABLE orders (x)' WHERE name = 'orders'", "fail"),
-    ]),
+    (
+        "writable_schema",
+        [
+            ("PRAGMA writable_schema=ON", "refused"),
+            ("PRAGMA writable_schema=1", "refused"),
+            (
+                "UPDATE sqlite_master SET sql = 'CREATE TABLE orders (x)' WHERE name = 'orders'",
+                "fail",
+            ),
+        ],
+    ),
     ("query_only_off", [("PRAGMA query_only=OFF", "refused"), ("DELETE FROM orders", "write")]),
-    ("multi_statement", [
-        ("SELECT 1; DROP TABLE orders", "fail"),
-        ("SELECT 1; COMMIT; DROP TABLE orders", "fail"),
-        ("SELECT 1\x00; DROP TABLE orders", "fail"),
-    ]),
+    (
+        "multi_statement",
+        [
+            ("SELECT 1; DROP TABLE orders", "fail"),
+            ("SELECT 1; COMMIT; DROP TABLE orders", "fail"),
+            ("SELECT 1\x00; DROP TABLE orders", "fail"),
+        ],
+    ),
     ("transaction_games", [("BEGIN", "any"), ("DELETE FROM orders", "write"), ("COMMIT", "any")]),
     ("lone_surrogate", [("SELECT '\ud800'", "fail")]),
     ("trusted_schema", [("PRAGMA trusted_schema=ON", "refused")]),
-]  # fmt: skip
+]
 PG_ATTACKS: list[Attack] = [
     *WRITES,
-    ("multi_statement", [
-        ("SELECT 1; DROP TABLE orders", "fail"),
-        ("SELECT 1; COMMIT; DROP TABLE orders", "fail"),
-        ("SELECT 1; COMMIT; DELETE FROM orders", "fail"),
-        ("; COMMIT; DELETE FROM orders", "fail"),
-    ]),
-    ("commit_a_write", [
-        ("DELETE FROM orders", "write"),
-        ("COMMIT", "refused"),
-        ("/* a /* nested */ comment */ END", "refused"),
-        ("-- comment\n  commit", "refused"),
-        ("COMMIT PREPARED 'x'", "refused"),
-    ]),
-    ("rollback_then_commit", [
-        ("ROLLBACK", "refused"),
-        ("ABORT", "refused"),
-        ("DELETE FROM orders", "write"),
-        ("COMMIT", "refused"),
-    ]),
-    ("savepoint_games", [
-        ("RELEASE SAVEPOINT slinvit_step", "refused"),
-        ("ROLLBACK TO SAVEPOINT slinvit_step", "refused"),
-        ("SAVEPOINT mine", "refused"),
-        ("BEGIN", "refused"),
-        ("START TRANSACTION READ WRITE", "refused"),
-        ("PREPARE TRANSACTION 'x'", "refused"),
-    ]),
-    ("read_write_mode", [
-        ("SET TRANSACTION READ WRITE", "any"),
-        ("SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE", "any"),
-        ("SET default_transaction_read_only = off", "any"),
-        ("DELETE FROM orders", "write"),
-    ]),
-    ("do_block", [
-        ("DO $$BEGIN DELETE FROM orders; COMMIT; END$$", "fail"),  # invalid transaction termination
-        ("DO $$BEGIN EXECUTE 'DROP TABLE orders'; END$$", "write"),
-    ]),
-    ("bad_text", [
-        ("SELECT '\ud800'", "fail"),
-        ("SELECT 1\x00", "fail"),
-        ("SELECT 1\x00; DROP TABLE orders", "fail"),
-    ]),
+    (
+        "multi_statement",
+        [
+            ("SELECT 1; DROP TABLE orders", "fail"),
+            ("SELECT 1; COMMIT; DROP TABLE orders", "fail"),
+            ("SELECT 1; COMMIT; DELETE FROM orders", "fail"),
+            ("; COMMIT; DELETE FROM orders", "fail"),
+        ],
+    ),
+    (
+        "commit_a_write",
+        [
+            ("DELETE FROM orders", "write"),
+            ("COMMIT", "refused"),
+            ("/* a /* nested */ comment */ END", "refused"),
+            ("-- comment\n  commit", "refused"),
+            ("COMMIT PREPARED 'x'", "refused"),
+        ],
+    ),
+    (
+        "rollback_then_commit",
+        [
+            ("ROLLBACK", "refused"),
+            ("ABORT", "refused"),
+            ("DELETE FROM orders", "write"),
+            ("COMMIT", "refused"),
+        ],
+    ),
+    (
+        "savepoint_games",
+        [
+            ("RELEASE SAVEPOINT slinvit_step", "refused"),
+            ("ROLLBACK TO SAVEPOINT slinvit_step", "refused"),
+            ("SAVEPOINT mine", "refused"),
+            ("BEGIN", "refused"),
+            ("START TRANSACTION READ WRITE", "refused"),
+            ("PREPARE TRANSACTION 'x'", "refused"),
+        ],
+    ),
+    (
+        "read_write_mode",
+        [
+            ("SET TRANSACTION READ WRITE", "any"),
+            ("SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE", "any"),
+            ("SET default_transaction_read_only = off", "any"),
+            ("DELETE FROM orders", "write"),
+        ],
+    ),
+    (
+        "do_block",
+        [
+            (
+                "DO $$BEGIN DELETE FROM orders; COMMIT; END$$",
+                "fail",
+            ),  # invalid transaction termination
+            ("DO $$BEGIN EXECUTE 'DROP TABLE orders'; END$$", "write"),
+        ],
+    ),
+    (
+        "bad_text",
+        [
+            ("SELECT '\ud800'", "fail"),
+            ("SELECT 1\x00", "fail"),
+            ("SELECT 1\x00; DROP TABLE orders", "fail"),
+        ],
+    ),
     ("percent_signs", [("SELECT name FROM customers WHERE name LIKE 'A%'", "ok")]),
-]  # fmt: skip
+]
 MARIADB_ATTACKS: list[Attack] = [
     *WRITES,
-    ("multi_statement", [
-        ("SELECT 1; DROP TABLE orders", "fail"),
-        ("SELECT 1; COMMIT; DROP TABLE orders", "fail"),
-    ]),
-    ("ddl_in_disguise", [
-        ("/* comment */ DROP TABLE orders", "refused"),
-        ("-- comment\nDROP TABLE orders", "refused"),
-        ("# comment\nDROP TABLE orders", "refused"),
-        ("/*!DROP TABLE orders*/", "refused"),
-        ("/*M!100000 DROP TABLE orders */", "refused"),
-        ("EXECUTE IMMEDIATE 'DROP TABLE orders'", "refused"),
-        ("PREPARE s FROM 'DROP TABLE orders'", "refused"),
-        ("EXECUTE s", "refused"),
-        ("BEGIN NOT ATOMIC DROP TABLE orders; END", "refused"),
-        ("TRUNCATE orders", "refused"),
-        ("RENAME TABLE orders TO o2", "refused"),
-        ("CREATE TABLE t (a INT)", "refused"),
-        ("LOCK TABLES orders WRITE", "refused"),
-    ]),
-    ("commit_a_write", [
-        ("COMMIT", "refused"),
-        ("DELETE FROM orders", "write"),
-        ("COMMIT", "refused"),
-        ("START TRANSACTION", "refused"),
-        ("SET autocommit = 1", "refused"),
-    ]),
-    ("lift_the_timeout", [
-        ("SET STATEMENT max_statement_time = 0 FOR SELECT SLEEP(60)", "refused"),
-        ("SET SESSION max_statement_time = 0", "refused"),
-    ]),
+    (
+        "multi_statement",
+        [
+            ("SELECT 1; DROP TABLE orders", "fail"),
+            ("SELECT 1; COMMIT; DROP TABLE orders", "fail"),
+        ],
+    ),
+    (
+        "ddl_in_disguise",
+        [
+            ("/* comment */ DROP TABLE orders", "refused"),
+            ("-- comment\nDROP TABLE orders", "refused"),
+            ("# comment\nDROP TABLE orders", "refused"),
+            ("/*!DROP TABLE orders*/", "refused"),
+            ("/*M!100000 DROP TABLE orders */", "refused"),
+            ("EXECUTE IMMEDIATE 'DROP TABLE orders'", "refused"),
+            ("PREPARE s FROM 'DROP TABLE orders'", "refused"),
+            ("EXECUTE s", "refused"),
+            ("BEGIN NOT ATOMIC DROP TABLE orders; END", "refused"),
+            ("TRUNCATE orders", "refused"),
+            ("RENAME TABLE orders TO o2", "refused"),
+            ("CREATE TABLE t (a INT)", "refused"),
+            ("LOCK TABLES orders WRITE", "refused"),
+        ],
+    ),
+    (
+        "commit_a_write",
+        [
+            ("COMMIT", "refused"),
+            ("DELETE FROM orders", "write"),
+            ("COMMIT", "refused"),
+            ("START TRANSACTION", "refused"),
+            ("SET autocommit = 1", "refused"),
+        ],
+    ),
+    (
+        "lift_the_timeout",
+        [
+            ("SET STATEMENT max_statement_time = 0 FOR SELECT SLEEP(60)", "refused"),
+            ("SET SESSION max_statement_time = 0", "refused"),
+        ],
+    ),
     ("percent_signs", [("SELECT name FROM customers WHERE name LIKE 'A%'", "ok")]),
-]  # fmt: skip
+]
 
 
 def ids(attacks: list[Attack]) -> list[str]:

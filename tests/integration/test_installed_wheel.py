@@ -87,30 +87,58 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
             shutil.copy2(path, src / name.decode())
     wheels = root / "wheels"
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
-         "--no-index", "-w", str(wheels), str(src)],
-        check=True, capture_output=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "-q",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "-w",
+            str(wheels),
+            str(src),
+        ],
+        check=True,
+        capture_output=True,
+    )
     (wheel,) = wheels.glob("langgraph_slinvit-*.whl")
     env_dir = root / "venv"
     venv.create(env_dir, with_pip=False)
     py = env_dir / "bin" / "python"
     purelib = subprocess.run(
         [str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        capture_output=True, text=True, check=True,
-    ).stdout.strip()  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     # this environment's dependencies as a plain path entry: its .pth files (the editable
     # install of this checkout among them) are not processed there
     Path(purelib, "reuse_dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     subprocess.run(
-        [sys.executable, "-m", "pip", "--python", str(py), "install", "-q", "--no-deps",
-         "--no-index", str(wheel)],
-        check=True, capture_output=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(py),
+            "install",
+            "-q",
+            "--no-deps",
+            "--no-index",
+            str(wheel),
+        ],
+        check=True,
+        capture_output=True,
+    )
     where = subprocess.run(
         [str(py), "-c", "import langgraph_slinvit; print(langgraph_slinvit.__file__)"],
-        capture_output=True, text=True, check=True, cwd=root,
-    ).stdout.strip()  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=root,
+    ).stdout.strip()
     assert Path(where).is_relative_to(env_dir), where
     return env_dir / "bin"
 
@@ -118,11 +146,35 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _bench(bin_dir: Path, cwd: Path, endpoint: str, *extra: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k != DATA_DIR_ENV and not k.startswith("OPENAI")}
     argv = [
-        str(bin_dir / "slinvit"), "bench", "--suite", "blocksworld", "--method", "slinvit",
-        "--limit", "1", "--results", str(cwd / "results.sqlite"), "--base-url", endpoint,
-        "--api-key", "none", "--model", "mute", "--expand-from", "legal", "--p-llm",
-        "agreement", "--rollouts", "0", "--depth", "2", "--k", "2", "--quiet", *extra,
-    ]  # fmt: skip
+        str(bin_dir / "slinvit"),
+        "bench",
+        "--suite",
+        "blocksworld",
+        "--method",
+        "slinvit",
+        "--limit",
+        "1",
+        "--results",
+        str(cwd / "results.sqlite"),
+        "--base-url",
+        endpoint,
+        "--api-key",
+        "none",
+        "--model",
+        "mute",
+        "--expand-from",
+        "legal",
+        "--p-llm",
+        "agreement",
+        "--rollouts",
+        "0",
+        "--depth",
+        "2",
+        "--k",
+        "2",
+        "--quiet",
+        *extra,
+    ]
     return subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
 
 

@@ -88,10 +88,22 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     }
     log = (root / "server.log").open("w")
     proc = subprocess.Popen(
-        [cli, "dev", "--no-browser", "--no-reload", "--port", str(port),
-         "--config", str(root / "langgraph.json")],
-        cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
+        [
+            cli,
+            "dev",
+            "--no-browser",
+            "--no-reload",
+            "--port",
+            str(port),
+            "--config",
+            str(root / "langgraph.json"),
+        ],
+        cwd=root,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_ready(url, proc, root / "server.log")

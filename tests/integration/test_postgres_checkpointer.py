@@ -25,8 +25,10 @@ def test_follow_up_turn_and_time_travel_on_postgres(shop_db: Path) -> None:
     model = ScriptedChatModel(responder=responder, calls=[])
     settings = SlinvitConfig(k=1, rollouts=0, summarize_answer=False)
     thread = {"configurable": {"thread_id": f"pg-{uuid.uuid4().hex}"}}
-    with postgres.PostgresSaver.from_conn_string(PG) as saver, \
-            SQLEnvironment(f"sqlite:///{shop_db}") as env:  # fmt: skip
+    with (
+        postgres.PostgresSaver.from_conn_string(PG) as saver,
+        SQLEnvironment(f"sqlite:///{shop_db}") as env,
+    ):
         saver.setup()
         agent = create_slinvit_agent(model, env, search=settings, checkpointer=saver)
         agent.invoke({"messages": [("user", "Which customers never ordered?")]}, thread)

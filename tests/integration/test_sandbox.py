@@ -494,9 +494,21 @@ def test_privileged_operations_fail(world: World, make_sandbox: MakeSandbox, com
 def test_kernel_filesystems_are_not_mounted(world: World, make_sandbox: MakeSandbox) -> None:
     result = run(make_sandbox(), world.work, "ls -A /sys /run /var/run 2>/dev/null; ls /dev")
     assert set(result.stdout.split()) <= {
-        "core", "fd", "full", "null", "ptmx", "pts", "random", "shm", "stderr", "stdin",
-        "stdout", "tty", "urandom", "zero",
-    }, result.stdout  # fmt: skip
+        "core",
+        "fd",
+        "full",
+        "null",
+        "ptmx",
+        "pts",
+        "random",
+        "shm",
+        "stderr",
+        "stdin",
+        "stdout",
+        "tty",
+        "urandom",
+        "zero",
+    }, result.stdout
 
 
 HOST_SOCKETS = (

@@ -26,7 +26,7 @@ def snapshot(root: Path) -> dict[str, tuple[str, float]]:
                 hashlib.sha256(path.read_bytes()).hexdigest(),
                 path.stat().st_mtime,
             )
-    return out  # fmt: skip
+    return out
 
 
 def test_rollouts_run_rm_mv_and_redirects_but_the_real_workdir_is_unchanged(
@@ -35,8 +35,9 @@ def test_rollouts_run_rm_mv_and_redirects_but_the_real_workdir_is_unchanged(
     work = demo_workspace(tmp_path / "work")
     before = snapshot(work)
     # the read-only command is the model's favourite; the destructive ones are rolled out too
-    model = scripted([fenced(RIGHT, "bash")] * 3 + [fenced(a, "bash") for a in DESTRUCTIVE],
-                     summary="5 lines.")  # fmt: skip
+    model = scripted(
+        [fenced(RIGHT, "bash")] * 3 + [fenced(a, "bash") for a in DESTRUCTIVE], summary="5 lines."
+    )
     events = []
     with ShellEnvironment(work, timeout=5) as env:
         agent = create_slinvit_agent(model, env, config=SlinvitConfig(k=4, rollouts=1, samples=6))
@@ -110,8 +111,11 @@ def test_a_command_that_only_changes_files_is_a_result_rollouts_can_agree_on(
         quiet = env.step("true")
         assert quiet.ok and quiet.empty  # no output, no file change: nothing to agree on
         moves = []
-        for command in ["mv notes/todo.txt notes/done.txt", "mv notes/todo.txt notes/done.txt",
-                        "mv notes/todo.txt notes/finished.txt"]:  # fmt: skip
+        for command in [
+            "mv notes/todo.txt notes/done.txt",
+            "mv notes/todo.txt notes/done.txt",
+            "mv notes/todo.txt notes/finished.txt",
+        ]:
             fork = env.fork()
             moves.append(fork.step(command))
             again = fork.step("true")

@@ -19,8 +19,9 @@ DELETE = "DELETE FROM orders WHERE id = 3"
 
 def agent_for(env: SQLEnvironment, tmp_path: Path, checkpointer=None):
     cfg = SlinvitConfig(k=1, rollouts=1, journal_path=str(tmp_path / "journal.db"))
-    return create_slinvit_agent(scripted([fenced(DELETE)]), env, config=cfg,
-                                checkpointer=checkpointer)  # fmt: skip
+    return create_slinvit_agent(
+        scripted([fenced(DELETE)]), env, config=cfg, checkpointer=checkpointer
+    )
 
 
 def orders(db: Path) -> int:

@@ -210,11 +210,16 @@ def test_read_only_real_database_refuses_writes(shop_db: Path) -> None:
     assert conn.execute("SELECT count(*) FROM orders").fetchone()[0] == 3
 
 
-RIGHT_TOO = "SELECT c.name FROM customers c LEFT JOIN orders o ON o.customer_id = c.id " \
-    "WHERE o.id IS NULL"
+RIGHT_TOO = (
+    "SELECT c.name FROM customers c LEFT JOIN orders o ON o.customer_id = c.id WHERE o.id IS NULL"
+)
 OTHER = "SELECT name FROM customers WHERE city = 'Oslo'"
-WANDERING = [OTHER, "SELECT name FROM customers WHERE city = 'Rome'",
-             "SELECT city FROM customers", "SELECT id FROM customers"]  # fmt: skip
+WANDERING = [
+    OTHER,
+    "SELECT name FROM customers WHERE city = 'Rome'",
+    "SELECT city FROM customers",
+    "SELECT id FROM customers",
+]
 
 
 def _explores_after_a_good_result(messages, n):
@@ -312,8 +317,9 @@ def _fails_twice_then_fixes(messages, n):
 
 
 def test_a_repeated_error_counts_as_submit_and_ends_the_episode(shop_db: Path) -> None:
-    out, model = _scripted_run(shop_db, _repeats_its_error_unless_asked_to_correct_it, k=2,
-                               stop_when="no_gain")  # fmt: skip
+    out, model = _scripted_run(
+        shop_db, _repeats_its_error_unless_asked_to_correct_it, k=2, stop_when="no_gain"
+    )
     actions = [s["action"] for s in out["steps"]]
     asked = [str(c["messages"][-1].content) for c in model.calls]
     # SUBMIT on a failed action submits no result: the episode says so
@@ -334,8 +340,9 @@ def test_no_gain_counts_an_error_as_a_result_in_hand(shop_db: Path) -> None:
 def test_first_result_answers_with_the_first_result_instead_of_exploring(shop_db: Path) -> None:
     # the episode of the no_gain test: Bob comes back at decision 1, and first_result stops
     # there without asking the model again (no_gain would ask, and decline Oslo)
-    out, model = _scripted_run(shop_db, _explores_after_a_good_result, k=3,
-                               stop_when="first_result")  # fmt: skip
+    out, model = _scripted_run(
+        shop_db, _explores_after_a_good_result, k=3, stop_when="first_result"
+    )
     assert [s["action"] for s in out["steps"]] == [RIGHT]
     assert out["stop_reason"] == "first_result"
     assert out["answer_step"] == 0 and "Bob" in out["answer"] and "stopped" not in out["answer"]
@@ -351,8 +358,7 @@ def _finds_nobody_then_explores(messages, n):
 
 
 def test_first_result_counts_an_empty_result_as_a_result(shop_db: Path) -> None:
-    out, model = _scripted_run(shop_db, _finds_nobody_then_explores, k=1,
-                               stop_when="first_result")  # fmt: skip
+    out, model = _scripted_run(shop_db, _finds_nobody_then_explores, k=1, stop_when="first_result")
     assert len(out["steps"]) == 1 and out["steps"][0]["observation"]["empty"]
     assert out["stop_reason"] == "first_result" and len(model.calls) == 1
 
@@ -386,7 +392,6 @@ def _reset_fails_at_first() -> None:
 
 
 def test_a_failure_in_every_fork_runs_for_real_when_it_is_the_best_path(shop_db: Path) -> None:
-    out, _ = _scripted_run(shop_db, _fails_at_first, k=2,
-                           stop_when="first_result")  # fmt: skip
+    out, _ = _scripted_run(shop_db, _fails_at_first, k=2, stop_when="first_result")
     assert out["steps"][0]["action"] in (WRONG, WRONG_TOO)
     assert out["steps"][0]["observation"]["ok"] is False

@@ -62,11 +62,15 @@ def test_config_hash_is_stable_and_order_free() -> None:
     assert config_hash({"a": 1}) != config_hash({"a": 2})
 
 
-SC = ("--k 4 --samples 4 --rollouts 0 --horizon 4 --p-llm agreement --agreement-weight 1.0 "
-      "--stop-when no_gain")
+SC = (
+    "--k 4 --samples 4 --rollouts 0 --horizon 4 --p-llm agreement --agreement-weight 1.0 "
+    "--stop-when no_gain"
+)
 # the run that met the InterCode-SQL targets (2026-12-03), SlinvitConfig.for_sql_questions():
-SQ = ("--k 4 --samples 8 --rollouts 0 --horizon 4 --p-llm agreement --agreement-weight 1.0 "
-      "--stop-when first_result --temperature 0.6 --seed 4")
+SQ = (
+    "--k 4 --samples 8 --rollouts 0 --horizon 4 --p-llm agreement --agreement-weight 1.0 "
+    "--stop-when first_result --temperature 0.6 --seed 4"
+)
 
 
 @pytest.mark.parametrize(
@@ -115,11 +119,25 @@ def test_the_sql_questions_preset_is_the_published_target_configuration() -> Non
 
 def _row(task: str, method: str = "single", **kw: Any) -> ResultRow:
     fields: dict[str, Any] = dict(
-        suite="intercode-sql", method=method, model="m", config_hash="h", task_id=task,
-        task_index=int(task[1:]), difficulty="easy", oracle=False, success=True, reward=1.0,
-        gold_empty=False, llm_calls=1, prompt_tokens=10, completion_tokens=5, env_steps=1,
-        rollout_steps=0, seconds=0.1, details={"success_order_by_only": True},
-    )  # fmt: skip
+        suite="intercode-sql",
+        method=method,
+        model="m",
+        config_hash="h",
+        task_id=task,
+        task_index=int(task[1:]),
+        difficulty="easy",
+        oracle=False,
+        success=True,
+        reward=1.0,
+        gold_empty=False,
+        llm_calls=1,
+        prompt_tokens=10,
+        completion_tokens=5,
+        env_steps=1,
+        rollout_steps=0,
+        seconds=0.1,
+        details={"success_order_by_only": True},
+    )
     fields.update(kw)
     return ResultRow(**fields)
 
@@ -173,9 +191,13 @@ def test_fenced_json_becomes_a_typed_tool_call_with_an_action_argument() -> None
     fixed = _fix(AIMessage(text))
     assert fixed.content == ""
     assert fixed.tool_calls == [
-        {"name": "execute", "args": {"action": "SELECT 1"}, "id": fixed.tool_calls[0]["id"],
-         "type": "tool_call"}
-    ]  # fmt: skip
+        {
+            "name": "execute",
+            "args": {"action": "SELECT 1"},
+            "id": fixed.tool_calls[0]["id"],
+            "type": "tool_call",
+        }
+    ]
     untyped = AIMessage("").model_copy(
         update={"tool_calls": [{"name": "execute", "args": {"action": "ls"}, "id": "c1"}]}
     )
@@ -277,8 +299,10 @@ def test_report_pairs_complete_runs_and_can_leave_out_small_runs() -> None:
     rows = [_row(f"t{i:03d}", success=i < 3) for i in range(4)]
     rows += [_row(f"t{i:03d}", method="react", config_hash="r") for i in range(4)]
     rows += [_row("t000", method="slinvit", config_hash="s")]  # a partial run
-    rows += [_row(f"t{i:03d}", method="slinvit", config_hash="o", oracle=True, success=False)
-             for i in range(4)]  # fmt: skip
+    rows += [
+        _row(f"t{i:03d}", method="slinvit", config_hash="o", oracle=True, success=False)
+        for i in range(4)
+    ]
     lines = render_markdown(rows).splitlines()
     single = next(x for x in lines if x.startswith("| single |"))
     partial = next(x for x in lines if x.startswith("| slinvit | no |"))
@@ -321,8 +345,16 @@ def test_blocksworld_try_again_follows_the_gold_plan_to_a_validated_success(
 
     model = ScriptedChatModel(responder=responder, calls=[])
     with ResultsDB(tmp_path / "r.sqlite") as db:
-        summary = run_bench(suite, "try-again", BenchSettings(), lambda t: model, "scripted", db,
-                            tasks, show_progress=False)  # fmt: skip
+        summary = run_bench(
+            suite,
+            "try-again",
+            BenchSettings(),
+            lambda t: model,
+            "scripted",
+            db,
+            tasks,
+            show_progress=False,
+        )
         row = db.rows()[0]
     assert summary["success_rate"] == 1.0 and row.oracle
     assert row.difficulty == f"len {len(plan)}" and row.details["plan_length"] == len(plan)
@@ -340,17 +372,34 @@ def test_blocksworld_single_runs_a_whole_plan_in_one_call(tmp_path: Path) -> Non
 
     model = ScriptedChatModel(responder=responder, calls=[])
     with ResultsDB(tmp_path / "r.sqlite") as db:
-        summary = run_bench(suite, "single", BenchSettings(), lambda t: model, "scripted", db,
-                            tasks, show_progress=False)  # fmt: skip
+        summary = run_bench(
+            suite,
+            "single",
+            BenchSettings(),
+            lambda t: model,
+            "scripted",
+            db,
+            tasks,
+            show_progress=False,
+        )
         row = db.rows()[0]
     assert summary["success_rate"] == 1.0 and not row.oracle
     assert row.llm_calls == 1 and row.actions == plan
     # a plan missing its last action is one call too, and fails validation
-    model = ScriptedChatModel(responder=lambda m, n: ["```text\n" + "\n".join(plan[:-1]) + "```"],
-                              calls=[])  # fmt: skip
+    model = ScriptedChatModel(
+        responder=lambda m, n: ["```text\n" + "\n".join(plan[:-1]) + "```"], calls=[]
+    )
     with ResultsDB(tmp_path / "r2.sqlite") as db:
-        summary = run_bench(suite, "single", BenchSettings(), lambda t: model, "scripted", db,
-                            tasks, show_progress=False)  # fmt: skip
+        summary = run_bench(
+            suite,
+            "single",
+            BenchSettings(),
+            lambda t: model,
+            "scripted",
+            db,
+            tasks,
+            show_progress=False,
+        )
     assert summary["success_rate"] == 0.0
 
 
@@ -359,8 +408,9 @@ def _two_blocksworld_tasks_solving_the_first() -> tuple:
     suite = make_suite("blocksworld")
     tasks = select_tasks(suite.tasks(), indices=[0, 1])
     plan = [a for a in tasks[0].raw.gold_plan.split("\n") if a]
-    model = ScriptedChatModel(responder=lambda m, n: ["```text\n" + "\n".join(plan) + "\n```"],
-                              calls=[])  # fmt: skip
+    model = ScriptedChatModel(
+        responder=lambda m, n: ["```text\n" + "\n".join(plan) + "\n```"], calls=[]
+    )
     return suite, tasks, model
 
 
@@ -372,8 +422,16 @@ def test_a_log_gets_a_line_per_task_where_a_terminal_gets_a_bar(tmp_path: Path) 
     suite, tasks, model = _two_blocksworld_tasks_solving_the_first()
     log = io.StringIO()
     with ResultsDB(tmp_path / "r.sqlite") as db:
-        run_bench(suite, "single", BenchSettings(), lambda t: model, "scripted", db, tasks,
-                  console=Console(file=log, force_terminal=False))  # fmt: skip
+        run_bench(
+            suite,
+            "single",
+            BenchSettings(),
+            lambda t: model,
+            "scripted",
+            db,
+            tasks,
+            console=Console(file=log, force_terminal=False),
+        )
     lines = [x for x in log.getvalue().splitlines() if x.startswith("[")]  # unwrapped at 80
     assert lines[0].startswith(f"[1/2] {tasks[0].task_id}: solved (reward 1.00, 1 LLM calls, ")
     assert lines[0].endswith("success 1/1 (100%)")
@@ -381,8 +439,17 @@ def test_a_log_gets_a_line_per_task_where_a_terminal_gets_a_bar(tmp_path: Path) 
     assert lines[1].endswith("success 1/2 (50%)") and len(lines) == 2
     quiet = io.StringIO()
     with ResultsDB(tmp_path / "r2.sqlite") as db:
-        run_bench(suite, "single", BenchSettings(), lambda t: model, "scripted", db, tasks,
-                  show_progress=False, console=Console(file=quiet))  # fmt: skip
+        run_bench(
+            suite,
+            "single",
+            BenchSettings(),
+            lambda t: model,
+            "scripted",
+            db,
+            tasks,
+            show_progress=False,
+            console=Console(file=quiet),
+        )
     assert quiet.getvalue() == ""
 
 
@@ -394,11 +461,27 @@ def test_the_running_rate_counts_only_the_tasks_of_this_command(tmp_path: Path) 
     suite, tasks, model = _two_blocksworld_tasks_solving_the_first()
     log = io.StringIO()
     with ResultsDB(tmp_path / "r.sqlite") as db:
-        run_bench(suite, "single", BenchSettings(), lambda t: model, "scripted", db, tasks[:1],
-                  show_progress=False)  # fmt: skip
+        run_bench(
+            suite,
+            "single",
+            BenchSettings(),
+            lambda t: model,
+            "scripted",
+            db,
+            tasks[:1],
+            show_progress=False,
+        )
         # a second command on the same run but another task: the solved task 0 is not its own
-        run_bench(suite, "single", BenchSettings(), lambda t: model, "scripted", db, tasks[1:],
-                  console=Console(file=log, force_terminal=False))  # fmt: skip
+        run_bench(
+            suite,
+            "single",
+            BenchSettings(),
+            lambda t: model,
+            "scripted",
+            db,
+            tasks[1:],
+            console=Console(file=log, force_terminal=False),
+        )
     lines = [x for x in log.getvalue().splitlines() if x.startswith("[")]
     assert lines == [lines[0]] and lines[0].startswith(f"[1/1] {tasks[1].task_id}: failed")
     assert lines[0].endswith("success 0/1 (0%)")
@@ -414,15 +497,31 @@ def test_a_task_another_process_finished_meanwhile_is_not_rerun(tmp_path: Path) 
 
     def responder(messages: Sequence[BaseMessage], n: int) -> list[str]:
         if not other.rows():  # while this process runs its first task, the other runs task 1
-            ran = run_bench(suite, "single", BenchSettings(), lambda t: theirs, "scripted",
-                            other, [tasks[1]], show_progress=False)  # fmt: skip
+            ran = run_bench(
+                suite,
+                "single",
+                BenchSettings(),
+                lambda t: theirs,
+                "scripted",
+                other,
+                [tasks[1]],
+                show_progress=False,
+            )
             assert ran["ran"] == 1
         return reply * n
 
     model = ScriptedChatModel(responder=responder, calls=[])
     with ResultsDB(tmp_path / "r.sqlite") as db:
-        summary = run_bench(suite, "single", BenchSettings(), lambda t: model, "scripted", db,
-                            tasks, show_progress=False)  # fmt: skip
+        summary = run_bench(
+            suite,
+            "single",
+            BenchSettings(),
+            lambda t: model,
+            "scripted",
+            db,
+            tasks,
+            show_progress=False,
+        )
     other.close()
     assert len(model.calls) == 2 and len(theirs.calls) == 1  # task 1 ran in the other only
     assert summary["ran"] == 2 and summary["skipped"] == 1 and summary["n"] == 3
@@ -438,8 +537,16 @@ def test_bash_single_gold_command_scores_one(tmp_path: Path) -> None:
     tasks = select_tasks(suite.tasks(), indices=["nl2bash-fs4-006"])
     model = ScriptedChatModel(script=[f"```bash\n{tasks[0].raw.gold}\n```"], calls=[])
     with ResultsDB(tmp_path / "r.sqlite") as db:
-        summary = run_bench(suite, "single", BenchSettings(), lambda t: model, "scripted", db,
-                            tasks, show_progress=False)  # fmt: skip
+        summary = run_bench(
+            suite,
+            "single",
+            BenchSettings(),
+            lambda t: model,
+            "scripted",
+            db,
+            tasks,
+            show_progress=False,
+        )
     assert summary["success_rate"] == 1.0 and summary["mean_llm_calls"] == 1
     assert json.dumps(summary)  # a JSON-able summary
 
@@ -465,34 +572,68 @@ def test_report_pairs_only_runs_made_under_the_same_conditions() -> None:
     bare, hints = {"backend": "sqlite"}, {"backend": "sqlite", "schema_hints": True}
     rows = []
     for method, suite, wins in (("slinvit", hints, 4), ("react", bare, 2), ("react", hints, 3)):
-        rows += [_row(f"t{i:03d}", method=method, config_hash=f"{method}{len(suite)}",
-                      config={"suite": suite}, success=i < wins) for i in range(5)]  # fmt: skip
-    pairs = [x for x in render_markdown(rows).splitlines()
-             if x.startswith("| slinvit [") and " | react" in x]  # fmt: skip
-    assert pairs == ["| slinvit [schema_hints: True] | react [schema_hints: True] | 5 | "
-                     "80.0% vs 60.0% | 1 / 0 | 1.000 |"]  # fmt: skip
+        rows += [
+            _row(
+                f"t{i:03d}",
+                method=method,
+                config_hash=f"{method}{len(suite)}",
+                config={"suite": suite},
+                success=i < wins,
+            )
+            for i in range(5)
+        ]
+    pairs = [
+        x
+        for x in render_markdown(rows).splitlines()
+        if x.startswith("| slinvit [") and " | react" in x
+    ]
+    assert pairs == [
+        "| slinvit [schema_hints: True] | react [schema_hints: True] | 5 | "
+        "80.0% vs 60.0% | 1 / 0 | 1.000 |"
+    ]
 
 
 def test_report_names_a_suite_setting_only_on_the_runs_that_have_it() -> None:
-    rows = [_row("t001", method="slinvit", config_hash="a", config={"suite": {}}),
-            _row("t001", method="slinvit", config_hash="b",
-                 config={"suite": {"empty": "no output and no file change"}}),
-            _row("t001", method="try-again", config_hash="c", config={"suite": {}})]  # fmt: skip
+    rows = [
+        _row("t001", method="slinvit", config_hash="a", config={"suite": {}}),
+        _row(
+            "t001",
+            method="slinvit",
+            config_hash="b",
+            config={"suite": {"empty": "no output and no file change"}},
+        ),
+        _row("t001", method="try-again", config_hash="c", config={"suite": {}}),
+    ]
     labels = {x.split(" | ")[0] for x in render_markdown(rows).splitlines() if x.startswith("| ")}
     assert {"| slinvit", "| slinvit [empty: no output and no file change]", "| try-again"} <= labels
 
 
 def test_report_names_the_method_setting_two_runs_of_a_method_differ_in() -> None:
     method = {"k": 4, "stop_when": "submit", "oracle": False}
-    rows = [_row("t001", method="slinvit", config_hash="a", config={"method": method}),
-            _row("t001", method="slinvit", config_hash="b",
-                 config={"method": {**method, "stop_when": "no_gain"}}),
-            _row("t001", method="slinvit", config_hash="c", oracle=True,
-                 config={"method": {**method, "stop_when": "no_gain", "oracle": True}}),
-            _row("t001", config_hash="d", config={"method": {"k": 1}})]  # fmt: skip
+    rows = [
+        _row("t001", method="slinvit", config_hash="a", config={"method": method}),
+        _row(
+            "t001",
+            method="slinvit",
+            config_hash="b",
+            config={"method": {**method, "stop_when": "no_gain"}},
+        ),
+        _row(
+            "t001",
+            method="slinvit",
+            config_hash="c",
+            oracle=True,
+            config={"method": {**method, "stop_when": "no_gain", "oracle": True}},
+        ),
+        _row("t001", config_hash="d", config={"method": {"k": 1}}),
+    ]
     labels = {x.split(" | ")[0] for x in render_markdown(rows).splitlines() if x.startswith("| ")}
-    assert {"| slinvit [stop_when=submit]", "| slinvit [stop_when=no_gain]",
-            "| slinvit [stop_when=no_gain] (ORACLE)", "| single"} <= labels  # fmt: skip
+    assert {
+        "| slinvit [stop_when=submit]",
+        "| slinvit [stop_when=no_gain]",
+        "| slinvit [stop_when=no_gain] (ORACLE)",
+        "| single",
+    } <= labels
     assert not any("oracle=" in label or "k=" in label for label in labels)
 
 

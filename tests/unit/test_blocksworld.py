@@ -177,9 +177,16 @@ def test_rule_value(problem) -> None:
     # b on c: c and b are goal blocks and on(b, c) is not a goal atom -> -1
     assert rule_value(problem.init, goal) == -1.0
     done = BlocksState.from_atoms(
-        [("ontable", "a"), ("on", "b", "a"), ("on", "c", "b"), ("ontable", "d"),
-         ("clear", "c"), ("clear", "d"), ("handempty",)]
-    )  # fmt: skip
+        [
+            ("ontable", "a"),
+            ("on", "b", "a"),
+            ("on", "c", "b"),
+            ("ontable", "d"),
+            ("clear", "c"),
+            ("clear", "d"),
+            ("handempty",),
+        ]
+    )
     assert rule_value(done, goal) == 2 + 10.0
     assert rule_value(done, goal, goal_bonus=0) == 2.0
     held = apply(done, Action("pick-up", ("d",)))

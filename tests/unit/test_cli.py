@@ -31,8 +31,19 @@ def fake_model(monkeypatch: pytest.MonkeyPatch):
 
 def test_ask_json_prints_exactly_one_object(shop_db: Path, fake_model, capsys) -> None:
     fake_model["model"] = scripted([fenced(RIGHT)])
-    code = cli.main(["ask", "Who never ordered?", "--db", f"sqlite:///{shop_db}", "--json",
-                     "--k", "2", "--rollouts", "1"])  # fmt: skip
+    code = cli.main(
+        [
+            "ask",
+            "Who never ordered?",
+            "--db",
+            f"sqlite:///{shop_db}",
+            "--json",
+            "--k",
+            "2",
+            "--rollouts",
+            "1",
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0
     result = json.loads(out)  # the whole of stdout is one JSON object
@@ -62,12 +73,38 @@ def test_knobs_reach_the_config(shop_db: Path, fake_model, monkeypatch) -> None:
 
     monkeypatch.setattr(cli, "_config", spy)
     fake_model["model"] = scripted([fenced(RIGHT)])
-    cli.main(["ask", "q", "--db", f"sqlite:///{shop_db}", "--k", "2", "--depth", "2",
-              "--rollouts", "3", "--horizon", "4", "--lam", "0.25", "--max-llm-calls", "30",
-              "--stop-when", "no_gain", "--json"])  # fmt: skip
+    cli.main(
+        [
+            "ask",
+            "q",
+            "--db",
+            f"sqlite:///{shop_db}",
+            "--k",
+            "2",
+            "--depth",
+            "2",
+            "--rollouts",
+            "3",
+            "--horizon",
+            "4",
+            "--lam",
+            "0.25",
+            "--max-llm-calls",
+            "30",
+            "--stop-when",
+            "no_gain",
+            "--json",
+        ]
+    )
     cfg = seen["cfg"]
     assert (cfg.k, cfg.depth, cfg.rollouts, cfg.horizon, cfg.lam, cfg.max_llm_calls) == (
-        2, 2, 3, 4, 0.25, 30)  # fmt: skip
+        2,
+        2,
+        3,
+        4,
+        0.25,
+        30,
+    )
     assert cfg.stop_when == "no_gain"
 
 
@@ -76,8 +113,7 @@ def test_first_result_stop_rule_reaches_the_config(shop_db: Path, fake_model, mo
     real = cli._config
     monkeypatch.setattr(cli, "_config", lambda args: seen.setdefault("cfg", real(args)))
     fake_model["model"] = scripted([fenced(RIGHT)])
-    cli.main(["ask", "q", "--db", f"sqlite:///{shop_db}", "--stop-when", "first_result",
-              "--json"])  # fmt: skip
+    cli.main(["ask", "q", "--db", f"sqlite:///{shop_db}", "--stop-when", "first_result", "--json"])
     assert seen["cfg"].stop_when == "first_result"
 
 
@@ -89,13 +125,25 @@ def test_local_server_gets_a_slot_per_sample(shop_db: Path, fake_model, monkeypa
     fake_model["model"] = scripted([fenced(RIGHT)])
     cli.main(["ask", "q", "--db", f"sqlite:///{shop_db}", "--samples", "6", "--json"])
     assert fake_model["kwargs"]["parallel"] == 6
-    cli.main(["ask", "q", "--db", f"sqlite:///{shop_db}", "--preset", "default", "--k", "2",
-              "--json"])  # fmt: skip
+    cli.main(
+        ["ask", "q", "--db", f"sqlite:///{shop_db}", "--preset", "default", "--k", "2", "--json"]
+    )
     assert fake_model["kwargs"]["parallel"] == 4
     cli.main(["ask", "q", "--db", f"sqlite:///{shop_db}", "--json"])  # the sql preset: n = 8
     assert fake_model["kwargs"]["parallel"] == 8
-    cli.main(["ask", "q", "--db", f"sqlite:///{shop_db}", "--preset", "default", "--rollouts", "7",
-              "--json"])  # fmt: skip
+    cli.main(
+        [
+            "ask",
+            "q",
+            "--db",
+            f"sqlite:///{shop_db}",
+            "--preset",
+            "default",
+            "--rollouts",
+            "7",
+            "--json",
+        ]
+    )
     assert fake_model["kwargs"]["parallel"] == 7
 
 
@@ -117,8 +165,19 @@ def test_user_errors_are_one_line(argv, needle, fake_model, capsys) -> None:
 
 
 def test_unreachable_endpoint_is_one_clear_line(shop_db: Path, capsys) -> None:
-    code = cli.main(["ask", "q", "--db", f"sqlite:///{shop_db}", "--base-url",
-                     "http://127.0.0.1:9/v1", "--api-key", "x", "--json"])  # fmt: skip
+    code = cli.main(
+        [
+            "ask",
+            "q",
+            "--db",
+            f"sqlite:///{shop_db}",
+            "--base-url",
+            "http://127.0.0.1:9/v1",
+            "--api-key",
+            "x",
+            "--json",
+        ]
+    )
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2
     assert err[-1].startswith("slinvit: error: model endpoint http://127.0.0.1:9/v1 failed")

@@ -47,8 +47,9 @@ def finish(agent, config) -> dict:
 def test_time_travel_runs_the_new_action_instead_of_replaying_the_old_one(shop_db: Path) -> None:
     model = scripted([fenced(RIGHT)])
     with SQLEnvironment(f"sqlite:///{shop_db}") as env:
-        agent = create_slinvit_agent(model, env, search=cfg(), checkpointer=InMemorySaver(),
-                                     interrupt_before=["act"])  # fmt: skip
+        agent = create_slinvit_agent(
+            model, env, search=cfg(), checkpointer=InMemorySaver(), interrupt_before=["act"]
+        )
         thread = {"configurable": {"thread_id": "travel"}}
         agent.invoke({"messages": [("user", QUESTION)]}, thread)
         before_act = agent.get_state(thread)
@@ -78,9 +79,12 @@ def test_time_travel_to_the_same_action_replays_it_and_another_action_runs(
 
         env.step = counted  # type: ignore[method-assign]
         agent = create_slinvit_agent(
-            model, env, search=cfg(journal_path=str(tmp_path / "journal.sqlite")),
-            checkpointer=InMemorySaver(), interrupt_before=["act"],
-        )  # fmt: skip
+            model,
+            env,
+            search=cfg(journal_path=str(tmp_path / "journal.sqlite")),
+            checkpointer=InMemorySaver(),
+            interrupt_before=["act"],
+        )
         thread = {"configurable": {"thread_id": "replay"}}
         agent.invoke({"messages": [("user", QUESTION)]}, thread)
         before_act = agent.get_state(thread)
@@ -120,8 +124,9 @@ def test_a_follow_up_turn_sees_the_earlier_question_actions_and_answer(shop_db: 
 def test_earlier_turns_are_bounded_by_the_history_budget(shop_db: Path) -> None:
     model = scripted([fenced(RIGHT)])
     with SQLEnvironment(f"sqlite:///{shop_db}") as env:
-        agent = create_slinvit_agent(model, env, search=cfg(history_tokens=0),
-                                     checkpointer=InMemorySaver())  # fmt: skip
+        agent = create_slinvit_agent(
+            model, env, search=cfg(history_tokens=0), checkpointer=InMemorySaver()
+        )
         thread = {"configurable": {"thread_id": "short"}}
         agent.invoke({"messages": [("user", QUESTION)]}, thread)
         n = len(model.calls)
@@ -135,14 +140,19 @@ def test_astream_events_v2_with_parallel_branches(shop_db: Path) -> None:
         agent = create_slinvit_agent(model, env, search=cfg(k=2, rollouts=1))
 
         async def collect() -> list[dict]:
-            return [e async for e in agent.astream_events(
-                {"messages": [("user", QUESTION)]}, version="v2")]  # fmt: skip
+            return [
+                e
+                async for e in agent.astream_events(
+                    {"messages": [("user", QUESTION)]}, version="v2"
+                )
+            ]
 
         events = asyncio.run(collect())
     kinds = {e["event"] for e in events}
     assert "on_chat_model_start" in kinds and "on_chat_model_end" in kinds
-    branches = {e["run_id"] for e in events
-                if e["event"] == "on_chain_start" and e["name"] == "rollout"}  # fmt: skip
+    branches = {
+        e["run_id"] for e in events if e["event"] == "on_chain_start" and e["name"] == "rollout"
+    }
     assert len(branches) >= 2
 
 
@@ -168,8 +178,9 @@ def test_input_and_output_schemas_for_studio(shop_db: Path) -> None:
 def test_name_system_prompt_and_run_context(shop_db: Path) -> None:
     model = scripted([fenced(RIGHT), fenced(WRONG)])
     with SQLEnvironment(f"sqlite:///{shop_db}") as env:
-        agent = create_slinvit_agent(model, env, search=cfg(k=2), name="db_expert",
-                                     system_prompt="Answer in French.")  # fmt: skip
+        agent = create_slinvit_agent(
+            model, env, search=cfg(k=2), name="db_expert", system_prompt="Answer in French."
+        )
         out = agent.invoke({"messages": [("user", QUESTION)]}, context={"k": 1})
     assert out["messages"][-1].name == "db_expert"
     assert "Answer in French." in bodies(model)[0]
@@ -246,8 +257,12 @@ def test_one_decision_through_the_graph_and_through_decide_scores_the_same(shop_
         events = list(agent.stream({"messages": [("user", QUESTION)]}, stream_mode="custom"))
         (graph_scores,) = [e["paths"] for e in events if e["type"] == "scores"]
         state = SearchState(task=QUESTION, context=env.describe(), steps=[], horizon_left=1)
-        budget = Budget(llm_calls=settings.max_llm_calls, tokens=settings.max_tokens,
-                        deadline=float("inf"), rollouts=settings.max_rollouts)  # fmt: skip
+        budget = Budget(
+            llm_calls=settings.max_llm_calls,
+            tokens=settings.max_tokens,
+            deadline=float("inf"),
+            rollouts=settings.max_rollouts,
+        )
         _, scored = decide(env, Policy(model()), state, settings, budget)
     plain = [{k: p[k] for k in ("actions", "prior", "v_hat", "score")} for p in scored]
     assert len(plain) == 2 and plain == graph_scores
@@ -255,12 +270,14 @@ def test_one_decision_through_the_graph_and_through_decide_scores_the_same(shop_
 
 @pytest.mark.parametrize(
     ("field", "value", "words"),
-    [("temperature", -3, "temperature=-3 (must be a number >= 0)"),
-     ("retries", -1, "retries=-1 (must be an integer >= 0)"),
-     ("k", 2.5, "k=2.5 (must be an integer >= 1)"),
-     ("max_seconds", 0, "max_seconds=0 (must be a number > 0)"),
-     ("summarize_answer", "yes", "summarize_answer='yes' (must be True or False)")],
-)  # fmt: skip
+    [
+        ("temperature", -3, "temperature=-3 (must be a number >= 0)"),
+        ("retries", -1, "retries=-1 (must be an integer >= 0)"),
+        ("k", 2.5, "k=2.5 (must be an integer >= 1)"),
+        ("max_seconds", 0, "max_seconds=0 (must be a number > 0)"),
+        ("summarize_answer", "yes", "summarize_answer='yes' (must be True or False)"),
+    ],
+)
 def test_invalid_settings_name_the_value_and_the_range(field, value, words) -> None:
     with pytest.raises(ValueError) as caught:
         SlinvitConfig(**{field: value})

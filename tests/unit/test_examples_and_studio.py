@@ -39,8 +39,7 @@ def test_langgraph_json_graphs_import_and_compile(
         graph = getattr(module, attr)
         assert graph.checkpointer is None, "langgraph dev refuses graphs with a checkpointer"
         nodes = set(graph.get_graph(xray=True).nodes)
-        assert {"propose", "rollout", "score", "select", "act",
-                "respond"} <= nodes  # fmt: skip
+        assert {"propose", "rollout", "score", "select", "act", "respond"} <= nodes
         module.env.close()
 
 
@@ -48,12 +47,20 @@ def test_chatbot_calls_slinvit_as_a_tool(shop_db: Path) -> None:
     example = load(ROOT / "examples" / "chatbot_with_slinvit_tool.py", "chatbot_example")
     chat = ScriptedChatModel(
         script=[
-            AIMessage("", tool_calls=[{"name": "ask_database", "id": "call1",
-                                       "args": {"question": "Who never ordered?"}}]),
+            AIMessage(
+                "",
+                tool_calls=[
+                    {
+                        "name": "ask_database",
+                        "id": "call1",
+                        "args": {"question": "Who never ordered?"},
+                    }
+                ],
+            ),
             "Bob has never placed an order.",
         ],
         calls=[],
-    )  # fmt: skip
+    )
     searcher = scripted([fenced(RIGHT)])
     chatbot, env = example.build_chatbot(chat, searcher, f"sqlite:///{shop_db}")
     try:

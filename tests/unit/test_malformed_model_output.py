@@ -63,8 +63,15 @@ def always(text: str) -> ScriptedChatModel:
 
 
 def run(text: str, db: Path, tmp_path: Path, *, checkpointer: bool, **cfg: object) -> dict:
-    config = SlinvitConfig(**{"k": 2, "rollouts": 1, "horizon": HORIZON,  # type: ignore[arg-type]
-                              "journal_path": str(tmp_path / "journal.db"), **cfg})  # fmt: skip
+    config = SlinvitConfig(
+        **{
+            "k": 2,
+            "rollouts": 1,
+            "horizon": HORIZON,  # type: ignore[arg-type]
+            "journal_path": str(tmp_path / "journal.db"),
+            **cfg,
+        }
+    )
     before = hashlib.sha256(db.read_bytes()).hexdigest()
     with SQLEnvironment(f"sqlite:///{db}") as env:
         agent = create_slinvit_agent(
@@ -144,8 +151,9 @@ def test_5000_line_replies_stop_on_the_token_budget(shop_file: Path, tmp_path: P
 
 
 def test_call_budget_holds_with_unusable_replies(shop_file: Path, tmp_path: Path) -> None:
-    out = run(UNUSABLE["prose"], shop_file, tmp_path, checkpointer=False, horizon=50,
-              max_llm_calls=5)  # fmt: skip
+    out = run(
+        UNUSABLE["prose"], shop_file, tmp_path, checkpointer=False, horizon=50, max_llm_calls=5
+    )
     assert out["stop_reason"] == "max_llm_calls"
     assert out["usage"]["llm_calls"] <= 5
     assert all(s["observation"]["output"] == NO_ACTION for s in out["steps"])

@@ -102,8 +102,12 @@ def test_propose_returns_k_distinct_and_asks_again_when_short() -> None:
 
 
 def test_repeating_the_last_action_counts_as_submit() -> None:
-    samples = [Sample("```sql\nSELECT 1;\n```"), Sample("```sql\nSELECT  1\n```"),
-               Sample("SUBMIT"), Sample("```sql\nSELECT 2\n```")]  # fmt: skip
+    samples = [
+        Sample("```sql\nSELECT 1;\n```"),
+        Sample("```sql\nSELECT  1\n```"),
+        Sample("SUBMIT"),
+        Sample("```sql\nSELECT 2\n```"),
+    ]
     cands = candidates_from_samples(samples, "sql", "agreement", last_action="SELECT 1")
     assert [(c.action, c.p_llm) for c in cands] == [(SUBMIT, 0.75), ("SELECT 2", 0.25)]
     plain = candidates_from_samples(samples, "sql", "agreement")
@@ -142,8 +146,9 @@ def test_a_reply_in_prose_counts_as_the_legal_action_it_names() -> None:
     # "stack ..." inside "unstack ..." is not a match: whole words only
     assert match_choice("unstack the red block on top of the blue block", LEGAL) is None
     assert action_of("```text\nPICK UP THE RED BLOCK\n```", "text", LEGAL) == LEGAL[0]
-    assert action_of("I would stack the red block on top of the blue block.", "text", LEGAL) == (
-        LEGAL[2]
+    assert (
+        action_of("I would stack the red block on top of the blue block.", "text", LEGAL)
+        == (LEGAL[2])
     )
     assert action_of("Let me think about the tower.", "text", LEGAL) is None
     assert action_of("SUBMIT", "text", LEGAL) == SUBMIT
@@ -157,18 +162,34 @@ def test_a_finite_action_set_fills_up_to_k_from_the_legal_actions_without_asking
     )
     budget = big_budget()
     cands = propose(
-        Policy(model), task="t", context="c", steps=[], language="text", k=2, n=4,
-        rule="agreement", budget=budget, choices=LEGAL,
-    )  # fmt: skip
+        Policy(model),
+        task="t",
+        context="c",
+        steps=[],
+        language="text",
+        k=2,
+        n=4,
+        rule="agreement",
+        budget=budget,
+        choices=LEGAL,
+    )
     assert [(c.action, c.p_llm) for c in cands] == [(LEGAL[0], 0.5), (LEGAL[1], 0.0)]
     assert len(model.calls) == 1 and budget.spent["llm_calls"] == 1
     # a move may repeat the last one (the rule that a repeat means SUBMIT is for open sets)
     again = ScriptedChatModel(script=[["pick up the red block"] * 4], calls=[])
     steps = [{"action": LEGAL[0], "observation": {"output": "ok"}}]
     cands = propose(
-        Policy(again), task="t", context="c", steps=steps, language="text", k=1, n=4,
-        rule="agreement", budget=big_budget(), choices=LEGAL,
-    )  # fmt: skip
+        Policy(again),
+        task="t",
+        context="c",
+        steps=steps,
+        language="text",
+        k=1,
+        n=4,
+        rule="agreement",
+        budget=big_budget(),
+        choices=LEGAL,
+    )
     assert [(c.action, c.p_llm) for c in cands] == [(LEGAL[0], 1.0)]
 
 

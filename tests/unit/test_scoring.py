@@ -1,5 +1,3 @@
-
-
 from langgraph_slinvit.config import SlinvitConfig
 from langgraph_slinvit.search import score_paths, select_best
 from langgraph_slinvit.value import parse_critic_score

@@ -29,9 +29,17 @@ def test_every_setting_is_in_exactly_one_group_and_documented() -> None:
         seen += list(cfg.group(group))
     assert sorted(seen) == sorted(NAMES) and len(seen) == len(set(seen))
     assert cfg.group("search") == {
-        "k": 3, "depth": 1, "rollouts": 2, "horizon": 6, "rollout_horizon": 3, "lam": 0.5,
-        "samples": 0, "temperature": 0.8, "p_llm": "auto", "expand_from": "policy",
-    }  # fmt: skip
+        "k": 3,
+        "depth": 1,
+        "rollouts": 2,
+        "horizon": 6,
+        "rollout_horizon": 3,
+        "lam": 0.5,
+        "samples": 0,
+        "temperature": 0.8,
+        "p_llm": "auto",
+        "expand_from": "policy",
+    }
     docs = setting_docs()
     assert set(docs) == set(NAMES) and all(len(docs[n]) > 20 for n in NAMES)
     with pytest.raises(ValueError, match="unknown settings group 'model'"):
@@ -41,8 +49,9 @@ def test_every_setting_is_in_exactly_one_group_and_documented() -> None:
 @pytest.mark.parametrize("name", [n for n in NAMES if choices(HINTS[n])])
 def test_a_choice_setting_refuses_a_value_outside_its_literal(name: str) -> None:
     allowed = ", ".join(repr(a) for a in choices(HINTS[name]) or ())
-    with pytest.raises(ValueError, match=rf"{name}='nope' \(must be one of {allowed}\)".replace(
-            "+", r"\+")):  # fmt: skip
+    with pytest.raises(
+        ValueError, match=rf"{name}='nope' \(must be one of {allowed}\)".replace("+", r"\+")
+    ):
         SlinvitConfig(**{name: "nope"})
 
 
@@ -92,7 +101,8 @@ def test_the_preset_is_the_starting_point_and_options_replace_its_values() -> No
     assert config_from_args(parser.parse_args([])) == preset("sql")
     assert config_from_args(parser.parse_args(["--preset", "blocksworld"])) == preset("blocksworld")
     assert config_from_args(parser.parse_args(["--preset", "blocksworld", "--k", "3"])) == preset(
-        "blocksworld", k=3)  # fmt: skip
+        "blocksworld", k=3
+    )
     with pytest.raises(cli.UserError, match=r"k=0 \(must be an integer >= 1\)"):
         config_from_args(parser.parse_args(["--k", "0"]))
 

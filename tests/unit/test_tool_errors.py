@@ -18,12 +18,20 @@ from langgraph_slinvit.tools import slinvit_tool
 def chat_calling_the_tool() -> ScriptedChatModel:
     return ScriptedChatModel(
         script=[
-            AIMessage("", tool_calls=[{"name": "ask_database", "id": "call1",
-                                       "args": {"question": "Who never ordered?"}}]),
+            AIMessage(
+                "",
+                tool_calls=[
+                    {
+                        "name": "ask_database",
+                        "id": "call1",
+                        "args": {"question": "Who never ordered?"},
+                    }
+                ],
+            ),
             "The database is unavailable right now.",
         ],
         calls=[],
-    )  # fmt: skip
+    )
 
 
 def test_an_endpoint_error_becomes_a_tool_error_the_chatbot_answers_from(shop_db: Path) -> None:
