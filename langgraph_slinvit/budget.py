@@ -11,6 +11,8 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+from langgraph_slinvit.records import BudgetRecord
+
 USAGE_KEYS = (
     "llm_calls",
     "prompt_tokens",
@@ -108,7 +110,7 @@ def remaining_budget(config_limits: dict, usage: dict, started_at: float) -> Bud
     )
 
 
-def budget_record(budget: Budget) -> dict:
+def budget_record(budget: Budget) -> BudgetRecord:
     """A budget's limits as plain data (a branch's ``BudgetRecord``), what it spent left out."""
     return {
         "llm_calls": budget.llm_calls,
@@ -118,7 +120,7 @@ def budget_record(budget: Budget) -> dict:
     }
 
 
-def budget_from_record(record: dict) -> Budget:
+def budget_from_record(record: BudgetRecord) -> Budget:
     """The budget a ``BudgetRecord`` describes, with nothing spent yet."""
     return Budget(
         llm_calls=int(record["llm_calls"]),

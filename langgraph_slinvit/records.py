@@ -2,7 +2,10 @@
 
 Every value a decision produces (a candidate, a rollout, a path, a scored path, a real step) is
 one of these ``TypedDict``s, so the same data flows through :mod:`langgraph_slinvit.search`,
-the graph's state and any checkpointer without conversion.
+the graph's state (:mod:`langgraph_slinvit.state`) and any checkpointer without conversion:
+at run time they are plain ``dict``s of strings, numbers, lists and None. The only objects made
+from them are a :class:`~langgraph_slinvit.proposal.Candidate` (``Candidate.from_dict``) and an
+:class:`~langgraph_slinvit.envs.base.Observation` (``Observation.from_dict``).
 """
 
 from __future__ import annotations
@@ -10,6 +13,27 @@ from __future__ import annotations
 from typing import Any, NotRequired
 
 from typing_extensions import TypedDict
+
+
+class ObservationRecord(TypedDict):
+    """What one action produced (``Observation.to_dict()``; see ``Observation`` for each field)."""
+
+    output: str
+    ok: bool
+    error: str | None
+    empty: bool
+    signature: str | None
+    timed_out: bool
+    refused: bool
+    details: dict[str, Any]
+    terminal: bool
+
+
+class ActionStep(TypedDict):
+    """One action of a trajectory (real, on a path, or in a rollout) and what it produced."""
+
+    action: str
+    observation: ObservationRecord
 
 
 class CandidateRecord(TypedDict):
@@ -54,17 +78,30 @@ class ScoredPath(PathRecord):
     score: float
 
 
-class StepRecord(TypedDict):
-    """A real step of the episode (a decision that ran an action, or proposed none)."""
+class StepRecord(ActionStep):
+    """A real step of the episode (a decision that ran an action, or proposed none: then
+    ``action`` is ``""``)."""
 
-    action: str
-    observation: dict[str, Any]
-    """``Observation.to_dict()``."""
     decision: int
     score: float | None
     value: NotRequired[float | None]
     value_here: NotRequired[bool]
     """The decision valued the state this action reached (not a state further ahead)."""
+
+
+class TreeNode(TypedDict, total=False):
+    """A node of the state's search ``tree``: the task, a decision, or a scored path of it."""
+
+    id: str
+    parent: str | None
+    kind: str
+    """``task``, ``decision`` or ``path``."""
+    text: str
+    actions: list[str]
+    p_llm: list[float]
+    v_hat: float
+    score: float
+    chosen: bool
 
 
 class BudgetRecord(TypedDict):
@@ -76,10 +113,17 @@ class BudgetRecord(TypedDict):
     rollouts: int
 
 
+class RanAction(TypedDict):
+    """A real action of a finished episode and its output (what later questions see of it)."""
+
+    action: str
+    output: str
+
+
 class TurnRecord(TypedDict):
     """One finished episode of a conversation: the question, what ran, the answer."""
 
     question: str
-    steps: list[dict[str, Any]]
-    """``{"action", "output"}`` of each real action, in order."""
+    steps: list[RanAction]
+    """Each real action, in order."""
     answer: str

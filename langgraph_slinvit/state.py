@@ -1,4 +1,8 @@
-"""Graph state: plain, serializable data only (any checkpointer and Studio can save it)."""
+"""Graph state: plain, serializable data only (any checkpointer and Studio can save it).
+
+Every value is a record of :mod:`langgraph_slinvit.records` (typed dicts shared with the search
+core), a message, or a number or string.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,15 @@ from langgraph.graph.message import add_messages
 from typing_extensions import TypedDict
 
 from langgraph_slinvit.budget import add_usage
+from langgraph_slinvit.records import (
+    BudgetRecord,
+    CandidateRecord,
+    PathRecord,
+    ScoredPath,
+    StepRecord,
+    TreeNode,
+    TurnRecord,
+)
 
 
 class InputState(TypedDict):
@@ -20,9 +33,8 @@ class OutputState(TypedDict, total=False):
     messages: Annotated[list[AnyMessage], add_messages]
     answer: str
     """The final answer text (also the content of the last message)."""
-    steps: list[dict[str, Any]]
-    """Real actions taken: ``{"action", "observation", "decision", "score", "value",
-    "value_here"}`` (``value_here``: the decision valued the state this action reached)."""
+    steps: list[StepRecord]
+    """Real actions taken, each with its observation and the decision that chose it."""
     usage: Annotated[dict[str, float], add_usage]
     """``llm_calls``, ``prompt_tokens``, ``completion_tokens``, ``rollouts``, ``env_steps``,
     ``rollout_steps``, ``seconds`` for the run."""
@@ -33,8 +45,8 @@ class OutputState(TypedDict, total=False):
     episode ended on a failed action or none), or the budget that ran out (``max_llm_calls``...)."""
     structured_response: Any
     """The answer in the agent's ``response_format``, when it has one."""
-    turns: list[dict[str, Any]]
-    """Finished episodes of this thread (``records.TurnRecord``): the next turn's context."""
+    turns: list[TurnRecord]
+    """Finished episodes of this thread: the context of the next question."""
 
 
 class SlinvitState(OutputState, total=False):
@@ -42,13 +54,13 @@ class SlinvitState(OutputState, total=False):
     context: str
     decision: int
     """Decisions made in this episode (each takes at most one real action)."""
-    candidates: list[dict[str, Any]]
-    paths: Annotated[list[dict[str, Any]], operator.add]
+    candidates: list[CandidateRecord]
+    paths: Annotated[list[PathRecord], operator.add]
     """Results of the rollout branches of the current decision (reset at each proposal)."""
-    scored: list[dict[str, Any]]
-    chosen: dict[str, Any] | None
-    tree: Annotated[list[dict[str, Any]], operator.add]
-    """The search tree as plain nodes ``{"id", "parent", ...}`` keyed by id."""
+    scored: list[ScoredPath]
+    chosen: ScoredPath | None
+    tree: Annotated[list[TreeNode], operator.add]
+    """The search tree as plain nodes keyed by id."""
     started_at: float
     done: bool
 
@@ -58,10 +70,10 @@ class BranchState(TypedDict):
 
     task: str
     context: str
-    steps: list[dict[str, Any]]
+    steps: list[StepRecord]
     horizon_left: int
-    candidate: dict[str, Any]
-    budget: dict[str, float]
+    candidate: CandidateRecord
+    budget: BudgetRecord
     decision: int
 
 
@@ -80,15 +92,15 @@ class SlinvitContext(TypedDict, total=False):
 class RolloutState(BranchState, total=False):
     """State inside one rollout branch (the ``rollout`` subgraph)."""
 
-    leaves: list[list[dict[str, Any]]]
-    """Leaf paths of the branch after expansion, as candidate dicts."""
+    leaves: list[list[CandidateRecord]]
+    """Leaf paths of the branch after expansion, as candidate records."""
     stopped_by: str | None
-    paths: list[dict[str, Any]]
+    paths: list[PathRecord]
     usage: Annotated[dict[str, float], add_usage]
 
 
 class RolloutOutput(TypedDict):
     """What a branch gives back to the parent graph (merged by the parent's reducers)."""
 
-    paths: list[dict[str, Any]]
+    paths: list[PathRecord]
     usage: dict[str, float]
