@@ -1,7 +1,9 @@
-"""Bring your own environment: anything with the five methods of ``Environment`` works.
+"""Bring your own environment: five methods and an ``action_syntax`` make an ``Environment``.
 
 A toy key-value store: actions are ``SET key value`` / ``GET key``. ``fork`` copies the dict, so
-rollouts can never change the real store.
+rollouts can never change the real store. Its ``ActionSyntax`` tells the agent how actions are
+written: the prompt asks for them in a ``kv`` fence (a ``text`` or untagged one is taken too),
+and a bare ``GET key`` reply without a fence counts as an action.
 
     python examples/custom_environment.py
 """
@@ -9,11 +11,16 @@ rollouts can never change the real store.
 from __future__ import annotations
 
 from langgraph_slinvit import SlinvitConfig, create_slinvit_agent
-from langgraph_slinvit.envs import Observation, default_feedback_value
+from langgraph_slinvit.envs import ActionSyntax, Observation, default_feedback_value
 
 
 class KeyValueEnvironment:
-    language = "text"
+    action_syntax = ActionSyntax(
+        name="kv",
+        description="key-value store",
+        tags=frozenset({"kv", "text", ""}),
+        bare=r"(?i)(GET|SET)\s+\S",
+    )
 
     def __init__(self, data: dict[str, str] | None = None) -> None:
         self.data = dict(data or {})

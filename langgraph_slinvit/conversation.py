@@ -13,7 +13,8 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 
-from langgraph_slinvit.records import TurnRecord
+from langgraph_slinvit.envs.base import ActionSyntax
+from langgraph_slinvit.records import StepRecord, TurnRecord
 
 CHARS_PER_TOKEN = 4
 RESULT_CHARS = 600
@@ -62,19 +63,19 @@ def earlier_turns(messages: Sequence[BaseMessage], turns: Sequence[TurnRecord]) 
     return found
 
 
-def render_turn(turn: TurnRecord, language: str) -> str:
+def render_turn(turn: TurnRecord, syntax: ActionSyntax) -> str:
     lines = [f"User: {turn['question']}"]
     for step in turn["steps"]:
         output = step["output"]
         if len(output) > RESULT_CHARS:
             output = output[:RESULT_CHARS] + " ..."
-        lines.append(f"Ran:\n```{language}\n{step['action']}\n```\nResult:\n{output}")
+        lines.append(f"Ran:\n```{syntax.name}\n{step['action']}\n```\nResult:\n{output}")
     if turn["answer"]:
         lines.append(f"Answer: {turn['answer']}")
     return "\n".join(lines)
 
 
-def history_block(turns: Sequence[TurnRecord], language: str, max_tokens: int) -> str:
+def history_block(turns: Sequence[TurnRecord], syntax: ActionSyntax, max_tokens: int) -> str:
     """Earlier turns as text for the context, newest kept first within ``max_tokens``; ``""``
     when there are none (or the budget is 0)."""
     if not turns or max_tokens <= 0:
@@ -82,7 +83,7 @@ def history_block(turns: Sequence[TurnRecord], language: str, max_tokens: int) -
     budget = max_tokens * CHARS_PER_TOKEN
     kept: list[str] = []
     for turn in reversed(turns):
-        text = render_turn(turn, language)
+        text = render_turn(turn, syntax)
         if len(text) > budget:
             break
         kept.append(text)
@@ -95,7 +96,7 @@ def history_block(turns: Sequence[TurnRecord], language: str, max_tokens: int) -
     return head + "\n\n" + "\n\n".join(reversed(kept))
 
 
-def turn_record(question: str, steps: Sequence[dict], answer: str) -> TurnRecord:
+def turn_record(question: str, steps: Sequence[StepRecord], answer: str) -> TurnRecord:
     """The record of a finished episode, for the next turns' context."""
     ran = [
         {"action": s["action"], "output": s["observation"]["output"]}

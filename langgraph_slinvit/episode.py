@@ -17,13 +17,12 @@ Then the answer rests on one real step (:func:`answer_index`) and is rendered fr
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from langgraph_slinvit.config import SlinvitConfig
-from langgraph_slinvit.envs.base import Environment, Observation
+from langgraph_slinvit.envs.base import ActionSyntax, Environment, Observation
 from langgraph_slinvit.prompts import SUBMIT
 from langgraph_slinvit.proposal import is_failure
-from langgraph_slinvit.records import ScoredPath, StepRecord
+from langgraph_slinvit.records import ScoredPath, StepRecord, TreeNode
 from langgraph_slinvit.search import improves_on, values_first_step
 
 STOP_TEXT = {
@@ -118,20 +117,20 @@ def final_stop_reason(reason: str, answer_step: StepRecord | None) -> str:
     return reason
 
 
-def render_result(step: StepRecord, language: str) -> str:
+def render_result(step: StepRecord, syntax: ActionSyntax) -> str:
     """A real step as answer text: the action in a fenced block, then its output."""
-    return f"```{language}\n{step['action']}\n```\n{step['observation']['output']}"
+    return f"```{syntax.name}\n{step['action']}\n```\n{step['observation']['output']}"
 
 
 def answer_text(
-    answer_step: StepRecord | None, reason: str, language: str, summary: str = ""
+    answer_step: StepRecord | None, reason: str, syntax: ActionSyntax, summary: str = ""
 ) -> str:
     """The final answer: the summary (if any) over the rendered result, and why it stopped
     when the episode was cut short."""
     if answer_step is None:
         text = "I could not find an answer"
         return text + (f" (stopped: {stop_text(reason)})." if reason not in FINISHED else ".")
-    text = render_result(answer_step, language)
+    text = render_result(answer_step, syntax)
     if summary:
         text = summary + "\n\n" + text
     if reason not in FINISHED:
@@ -143,10 +142,12 @@ def stop_text(reason: str) -> str:
     return STOP_TEXT.get(reason, reason)
 
 
-def tree_nodes(decision: int, scored: Sequence[ScoredPath], best: ScoredPath | None) -> list[dict]:
+def tree_nodes(
+    decision: int, scored: Sequence[ScoredPath], best: ScoredPath | None
+) -> list[TreeNode]:
     """The decision's node and one node per scored path, for the state's search ``tree``."""
     node, parent = f"d{decision}", f"d{decision - 1}" if decision else "root"
-    nodes: list[dict[str, Any]] = [{"id": node, "parent": parent, "kind": "decision"}]
+    nodes: list[TreeNode] = [{"id": node, "parent": parent, "kind": "decision"}]
     for i, path in enumerate(scored):
         nodes.append(
             {

@@ -32,7 +32,14 @@ from langgraph_slinvit.budget import (
 )
 from langgraph_slinvit.config import SlinvitConfig
 from langgraph_slinvit.conversation import earlier_turns, history_block, task_of, turn_record
-from langgraph_slinvit.envs.base import Environment, Observation, legal_actions_of
+from langgraph_slinvit.envs.base import (
+    ActionSyntax,
+    Environment,
+    Observation,
+    legal_actions_of,
+    needs_approval_of,
+    syntax_of,
+)
 from langgraph_slinvit.journal import ActionJournal
 from langgraph_slinvit.paths import cache_root
 from langgraph_slinvit.policy import ModelEndpointError, Policy
@@ -114,6 +121,12 @@ class SlinvitNodes:
         self.response_format = response_format
         self._journals: dict[str, ActionJournal] = {}
 
+    @property
+    def syntax(self) -> ActionSyntax:
+        """How the environment's actions are written (read when needed: a lazy environment
+        answers without being built)."""
+        return syntax_of(self.env)
+
     # -- helpers ------------------------------------------------------------------------------
 
     def settings_for(self, runtime: Runtime | None) -> SlinvitConfig:
@@ -151,8 +164,7 @@ class SlinvitNodes:
                 ok=False,
                 error="interrupted earlier",
             )
-        needs_approval = getattr(self.env, "needs_approval", None)
-        if self.settings.approve_writes and needs_approval is not None and needs_approval(action):
+        if self.settings.approve_writes and needs_approval_of(self.env, action):
             answer = interrupt(
                 {
                     "type": "approve_action",
@@ -181,7 +193,7 @@ class SlinvitNodes:
         task = task_of(messages)
         parts = [self.system_prompt or "", self.env.describe()]
         turns = earlier_turns(messages, state.get("turns") or [])
-        parts.append(history_block(turns, self.env.language, self.settings.history_tokens))
+        parts.append(history_block(turns, self.syntax, self.settings.history_tokens))
         return {
             "task": task,
             "context": "\n\n".join(p for p in parts if p),
@@ -273,12 +285,12 @@ class SlinvitNodes:
             self.env,
             self.policy,
             search_state,
-            Candidate(**branch["candidate"]),
+            Candidate.from_dict(branch["candidate"]),
             self.settings_for(runtime),
             budget,
             self.hooks,
         )
-        return {"paths": [p.to_dict() for p in paths], "usage": budget.spent}
+        return {"paths": paths, "usage": budget.spent}
 
     def score(self, state: SlinvitState, runtime: Runtime) -> dict:
         """``lam * sum P_LLM + V_hat`` for every path the branches brought back."""
@@ -380,13 +392,13 @@ class SlinvitNodes:
                 state["task"],
                 answer_step["action"],
                 answer_step["observation"]["output"],
-                self.env.language,
+                self.syntax,
             )
             # on failure the rendered result alone is still a complete answer
             with contextlib.suppress(BudgetExhausted, ModelEndpointError):
                 summary = self.policy.answer(messages, budget, config=config).strip()
             spent = budget.spent
-        text = episode.answer_text(answer_step, reason, self.env.language, summary)
+        text = episode.answer_text(answer_step, reason, self.syntax, summary)
         elapsed = round(time.time() - state["started_at"], 3)
         seconds = elapsed - state.get("usage", {}).get("seconds", 0)
         emit({"type": "answer", "text": text, "stop_reason": reason})

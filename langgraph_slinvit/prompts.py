@@ -1,18 +1,21 @@
-"""Prompts. Actions are asked for in fenced code blocks, so no tool calling is needed."""
+"""Prompts. Actions are asked for in fenced code blocks, so no tool calling is needed.
+
+Everything a prompt says about the action language (its name, the fence tag, the place the
+actions run in) comes from the environment's :class:`~langgraph_slinvit.envs.base.ActionSyntax`.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
-SUBMIT = "SUBMIT"
+if TYPE_CHECKING:
+    from langgraph_slinvit.envs.base import ActionSyntax
+    from langgraph_slinvit.records import ActionStep
 
-_NAMES = {
-    "sql": "SQL database",
-    "bash": "Linux shell",
-    "text": "task whose actions are short sentences (copy one of the legal actions exactly)",
-}
+SUBMIT = "SUBMIT"
 
 SYSTEM = """You are an expert {language} user working on a {place}.
 You solve the user's task one action at a time. Each reply is exactly one {language} action, \
@@ -38,7 +41,9 @@ Answer the task in one sentence. Quote names and numbers exactly as they appear 
 do not add, compute or invent any."""
 
 
-def format_trajectory(steps: Sequence[dict], language: str, max_chars: int = 1500) -> str:
+def format_trajectory(
+    steps: Sequence[ActionStep], syntax: ActionSyntax, max_chars: int = 1500
+) -> str:
     """Previous actions and observations as text (the newest last)."""
     if not steps:
         return "No actions yet."
@@ -47,34 +52,35 @@ def format_trajectory(steps: Sequence[dict], language: str, max_chars: int = 150
         output = step["observation"]["output"]
         if len(output) > max_chars:
             output = output[:max_chars] + " ..."
-        parts.append(f"Action {i}:\n```{language}\n{step['action']}\n```\nResult {i}:\n{output}")
+        parts.append(f"Action {i}:\n```{syntax.name}\n{step['action']}\n```\nResult {i}:\n{output}")
     return "\n\n".join(parts)
 
 
 def proposal_messages(
     task: str,
     context: str,
-    steps: Sequence[dict],
-    language: str,
+    steps: Sequence[ActionStep],
+    syntax: ActionSyntax,
     avoid: Sequence[str] = (),
 ) -> list[BaseMessage]:
     """Messages asking for the next action (optionally one different from ``avoid``)."""
-    system = SYSTEM.format(
-        language=language, place=_NAMES.get(language, language + " environment"), submit=SUBMIT
-    )
-    body = f"Context:\n{context}\n\nTask: {task}\n\n{format_trajectory(steps, language)}\n\n"
+    system = SYSTEM.format(language=syntax.name, place=syntax.description, submit=SUBMIT)
+    body = f"Context:\n{context}\n\nTask: {task}\n\n{format_trajectory(steps, syntax)}\n\n"
     if avoid:
         listed = "\n".join(f"- {a}" for a in avoid)
         body += f"These actions were already proposed; give a different one:\n{listed}\n\n"
-    body += "Next action:" if steps else f"Write the {language} for the task."
+    body += "Next action:" if steps else f"Write the {syntax.name} for the task."
     return [SystemMessage(system), HumanMessage(body)]
 
 
-def critic_messages(task: str, steps: Sequence[dict], language: str) -> list[BaseMessage]:
-    return [HumanMessage(CRITIC.format(task=task, trajectory=format_trajectory(steps, language)))]
+def critic_messages(
+    task: str, steps: Sequence[ActionStep], syntax: ActionSyntax
+) -> list[BaseMessage]:
+    return [HumanMessage(CRITIC.format(task=task, trajectory=format_trajectory(steps, syntax)))]
 
 
-def summary_messages(task: str, action: str, result: str, language: str) -> list[BaseMessage]:
-    return [
-        HumanMessage(SUMMARY.format(task=task, action=action, result=result, language=language))
-    ]
+def summary_messages(
+    task: str, action: str, result: str, syntax: ActionSyntax
+) -> list[BaseMessage]:
+    text = SUMMARY.format(task=task, action=action, result=result, language=syntax.name)
+    return [HumanMessage(text)]

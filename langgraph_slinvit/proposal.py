@@ -29,18 +29,12 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 from langgraph_slinvit.budget import Budget, BudgetExhausted
+from langgraph_slinvit.envs.base import ActionSyntax
 from langgraph_slinvit.policy import Policy, Sample
 from langgraph_slinvit.prompts import SUBMIT, proposal_messages
+from langgraph_slinvit.records import ActionStep, CandidateRecord, ObservationRecord
 
 _FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[^\n]*\n(.*?)(?:```|\Z)", re.DOTALL)
-_SQL_START = re.compile(
-    r"^\s*(select|with|insert|update|delete|create|drop|alter|pragma|explain|show|describe)\b",
-    re.IGNORECASE,
-)
-_LANG_TAGS = {
-    "sql": {"sql", "sqlite", "mysql", "postgresql", "postgres", "psql", ""},
-    "bash": {"bash", "sh", "shell", "console", "zsh", ""},
-}
 MAX_ACTION_CHARS = 4000
 _BULLET = re.compile(r"^\s*(?:[-*]|\d+[.)])\s+")
 
@@ -57,40 +51,39 @@ class Candidate:
     def is_submit(self) -> bool:
         return self.action == SUBMIT
 
-    def to_dict(self) -> dict:
-        return asdict(self)
+    def to_dict(self) -> CandidateRecord:
+        return CandidateRecord(**asdict(self))
+
+    @classmethod
+    def from_dict(cls, record: CandidateRecord) -> Candidate:
+        """The candidate of a record (graph state, a branch's input): the one way back."""
+        return cls(action=record["action"], p_llm=record["p_llm"], count=record.get("count", 1))
 
 
-def parse_action(text: str, language: str) -> str | None:
+def parse_action(text: str, syntax: ActionSyntax) -> str | None:
     """The action in a model reply, ``SUBMIT``, or None when there is no usable action.
 
-    The first fenced block whose tag fits the language wins; a bare ``SUBMIT`` reply (or a block
-    holding only ``submit``) means submit; an unfenced reply is taken only when it is one
-    plausible statement.
+    The first fenced block whose tag the syntax accepts wins; a bare ``SUBMIT`` reply (or a
+    block holding only ``submit``) means submit; an unfenced reply is taken only when the syntax
+    says it is an action (``ActionSyntax.is_bare_action``: one plausible statement).
     """
     if not isinstance(text, str):
         return None
     stripped = text.strip()
     if not stripped:
         return None
-    tags = _LANG_TAGS.get(language, {language, ""})
     for match in _FENCE.finditer(stripped):
         tag, body = match.group(1).lower(), match.group(2).strip()
         if body.lower() in ("submit", "submit;"):
             return SUBMIT
-        if tag in tags and body:
+        if body and syntax.accepts_tag(tag):
             return _clip(body)
     first_word = re.split(r"\W+", stripped, maxsplit=1)[0] if stripped else ""
     if first_word.upper() == SUBMIT:
         return SUBMIT
     if "```" in stripped:
         return None
-    if language == "sql" and _SQL_START.match(stripped):
-        return _clip(stripped)
-    prose = re.match(r"^(sure|here|i |i'm|sorry|the |this |to )", stripped, re.IGNORECASE)
-    if language == "bash" and "\n" not in stripped and len(stripped) < 300 and not prose:
-        return _clip(stripped)
-    return None
+    return _clip(stripped) if syntax.is_bare_action(stripped) else None
 
 
 def _choice_key(text: str) -> str:
@@ -113,12 +106,12 @@ def match_choice(text: str, choices: Sequence[str]) -> str | None:
     return min(found)[2] if found else None
 
 
-def action_of(text: str, language: str, choices: Sequence[str] | None = None) -> str | None:
+def action_of(text: str, syntax: ActionSyntax, choices: Sequence[str] | None = None) -> str | None:
     """The action of a reply: :func:`parse_action`, mapped onto ``choices`` when the
     environment's action set is finite. A fenced action that names no listed one is kept as
     written (the environment may accept another form, e.g. PDDL, or report it illegal); prose
     that names none gives None."""
-    action = parse_action(text, language)
+    action = parse_action(text, syntax)
     if choices is None or action == SUBMIT:
         return action
     for source in (action, text):
@@ -142,7 +135,7 @@ def normalize(action: str) -> str:
 
 def candidates_from_samples(
     samples: Sequence[Sample],
-    language: str,
+    syntax: ActionSyntax,
     rule: str,
     total: int | None = None,
     last_action: str | None = None,
@@ -162,7 +155,7 @@ def candidates_from_samples(
     groups: dict[str, Candidate] = {}
     denominator = total if total is not None else len(samples)
     for sample in samples:
-        action = action_of(sample.text, language, choices)
+        action = action_of(sample.text, syntax, choices)
         if action is None or (choices is not None and action not in choices):
             continue  # with a finite set only its legal actions are candidates (no SUBMIT)
         key = normalize(action)
@@ -186,8 +179,8 @@ def propose(
     *,
     task: str,
     context: str,
-    steps: Sequence[dict],
-    language: str,
+    steps: Sequence[ActionStep],
+    syntax: ActionSyntax,
     k: int,
     n: int,
     rule: str,
@@ -202,8 +195,8 @@ def propose(
     last = steps[-1].get("action") if steps and repeat_means_submit else None
     if choices is not None:
         last = None  # a puzzle move may rightly repeat (pick up, put down, pick up again)
-    samples = policy.sample(proposal_messages(task, context, steps, language), n, budget)
-    candidates = candidates_from_samples(samples, language, rule, last_action=last, choices=choices)
+    samples = policy.sample(proposal_messages(task, context, steps, syntax), n, budget)
+    candidates = candidates_from_samples(samples, syntax, rule, last_action=last, choices=choices)
     if choices is not None:
         seen = {c.action for c in candidates}
         fill = [Candidate(action=c, p_llm=0.0, count=0) for c in choices if c not in seen]
@@ -211,16 +204,14 @@ def propose(
     if len(candidates) < k:
         avoid = [c.action for c in candidates if not c.is_submit]
         try:
-            more = policy.sample(
-                proposal_messages(task, context, steps, language, avoid), n, budget
-            )
+            more = policy.sample(proposal_messages(task, context, steps, syntax, avoid), n, budget)
         except BudgetExhausted:
             more = []  # keep what the first request gave
-        candidates = candidates_from_samples([*samples, *more], language, rule, last_action=last)
+        candidates = candidates_from_samples([*samples, *more], syntax, rule, last_action=last)
     return candidates[:k]
 
 
-def is_failure(observation: dict) -> bool:
+def is_failure(observation: ObservationRecord) -> bool:
     """True for an observation (``Observation.to_dict()``) of an action that failed."""
     return (
         not observation.get("ok", True)

@@ -16,15 +16,21 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 from langgraph_slinvit.budget import Budget, BudgetExhausted
 from langgraph_slinvit.config import SlinvitConfig
-from langgraph_slinvit.envs.base import Environment, Observation, legal_actions_of
+from langgraph_slinvit.envs.base import Environment, Observation, legal_actions_of, syntax_of
 from langgraph_slinvit.policy import Policy
 from langgraph_slinvit.prompts import SUBMIT, proposal_messages
 from langgraph_slinvit.proposal import Candidate, action_of, is_failure, normalize, propose
+from langgraph_slinvit.records import (
+    ActionStep,
+    PathRecord,
+    RolloutRecord,
+    ScoredPath,
+    StepRecord,
+)
 from langgraph_slinvit.value import ValueContext, ValueHook, critic_value, terminal_value
 
 
@@ -42,42 +48,30 @@ class SearchState:
 
     task: str
     context: str
-    steps: list[dict]
-    """Real steps so far: ``{"action": str, "observation": Observation.to_dict()}``."""
+    steps: Sequence[ActionStep]
+    """Real steps so far (``records.StepRecord`` in an episode)."""
     horizon_left: int
     """Real actions still allowed, this decision's included."""
 
 
-@dataclass
-class RolloutResult:
-    actions: list[str]
-    value: float
-    signature: str | None
-    source: str
-    output: str
+def rollout_record(
+    trajectory: Sequence[ActionStep], value: float, signature: str | None, source: str
+) -> RolloutRecord:
+    """The record of a rollout that reached the end of ``trajectory`` with this value."""
+    return {
+        "actions": [s["action"] for s in trajectory],
+        "value": value,
+        "signature": signature,
+        "source": source,
+        "output": trajectory[-1]["observation"]["output"] if trajectory else "",
+    }
 
 
-@dataclass
-class PathResult:
-    """One leaf of the search tree with its evidence."""
-
-    actions: list[str]
-    p_llm: list[float]
-    leaf_output: str | None
-    rollouts: list[RolloutResult] = field(default_factory=list)
-    critic: float | None = None
-    stopped_by: str | None = None
-    """The budget that cut this path's evaluation short, if any."""
-    failed: bool = False
-    """The path's first action failed in its fork (an error, a refusal, a timeout)."""
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-def apply_path(env: Environment, steps: list[dict], actions: Sequence[str]) -> list[dict]:
+def apply_path(
+    env: Environment, steps: Sequence[ActionStep], actions: Sequence[str]
+) -> list[ActionStep]:
     """Run ``actions`` in ``env`` (a fork) and return the extended trajectory."""
-    trajectory = list(steps)
+    trajectory: list[ActionStep] = list(steps)
     for action in actions:
         if action == SUBMIT:
             break
@@ -86,25 +80,25 @@ def apply_path(env: Environment, steps: list[dict], actions: Sequence[str]) -> l
     return trajectory
 
 
-def _repeats(action: str, trajectory: Sequence[dict], config: SlinvitConfig) -> bool:
+def _repeats(action: str, trajectory: Sequence[ActionStep], config: SlinvitConfig) -> bool:
     """True when ``action`` repeats the last action run (it then counts as SUBMIT)."""
     if not (config.repeat_means_submit and trajectory):
         return False
     return normalize(action) == normalize(trajectory[-1]["action"])
 
 
-def _last_observation(trajectory: Sequence[dict]) -> Observation | None:
+def _last_observation(trajectory: Sequence[ActionStep]) -> Observation | None:
     return Observation.from_dict(trajectory[-1]["observation"]) if trajectory else None
 
 
-def is_terminal(trajectory: Sequence[dict]) -> bool:
+def is_terminal(trajectory: Sequence[ActionStep]) -> bool:
     """True when the last action of ``trajectory`` ended the episode (``Observation.terminal``)."""
     return bool(trajectory) and bool(trajectory[-1]["observation"].get("terminal"))
 
 
 def _value_of(
-    env: Environment, state: SearchState, trajectory: list[dict], hooks: Hooks
-) -> tuple[float, str | None, str]:
+    env: Environment, state: SearchState, trajectory: Sequence[ActionStep], hooks: Hooks
+) -> RolloutRecord:
     ctx = ValueContext(
         task=state.task,
         actions=[s["action"] for s in trajectory],
@@ -112,7 +106,7 @@ def _value_of(
         env=env,
     )
     tv = terminal_value(ctx, oracle_reward=hooks.oracle_reward, value_fn=hooks.value_fn)
-    return tv.value, tv.signature, tv.source
+    return rollout_record(trajectory, tv.value, tv.signature, tv.source)
 
 
 def propose_here(
@@ -122,7 +116,7 @@ def propose_here(
     *,
     task: str,
     context: str,
-    steps: Sequence[dict],
+    steps: Sequence[ActionStep],
     budget: Budget,
     choices: Sequence[str] | None,
 ) -> list[Candidate]:
@@ -133,7 +127,7 @@ def propose_here(
         task=task,
         context=context,
         steps=steps,
-        language=env.language,
+        syntax=syntax_of(env),
         k=config.k,
         n=config.n_samples,
         rule=config.p_llm,
@@ -192,30 +186,27 @@ def rollout_values(
     leaf_env: Environment,
     policy: Policy,
     state: SearchState,
-    trajectory: list[dict],
+    trajectory: Sequence[ActionStep],
     steps_left: int,
     config: SlinvitConfig,
     budget: Budget,
     hooks: Hooks,
-) -> tuple[list[RolloutResult], str | None]:
+) -> tuple[list[RolloutRecord], str | None]:
     """Monte-Carlo: M rollouts of the LLM policy from the leaf, each in its own fork.
 
     The first action of all M rollouts comes from one request with n=M samples. A rollout ends
     on ``SUBMIT``, an unusable reply, or after ``steps_left`` actions; its value is the terminal
     value of its last observation. Returns the rollouts and the budget that stopped them, if any.
     """
-    language = leaf_env.language
+    syntax = syntax_of(leaf_env)
     if config.rollouts == 0 or steps_left <= 0 or is_terminal(trajectory):
-        value, sig, source = _value_of(leaf_env, state, trajectory, hooks)
-        output = trajectory[-1]["observation"]["output"] if trajectory else ""
-        actions = [s["action"] for s in trajectory]
-        return [RolloutResult(actions, value, sig, source, output)], None
-    results: list[RolloutResult] = []
+        return [_value_of(leaf_env, state, trajectory, hooks)], None
+    results: list[RolloutRecord] = []
     stopped: str | None = None
     try:
         budget.check_rollout()
         firsts = policy.sample(
-            proposal_messages(state.task, state.context, trajectory, language),
+            proposal_messages(state.task, state.context, trajectory, syntax),
             config.rollouts,
             budget,
         )
@@ -229,9 +220,9 @@ def rollout_values(
             break
         env = leaf_env.fork()
         try:
-            rollout = list(trajectory)
+            rollout: list[ActionStep] = list(trajectory)
             choices = legal_actions_of(env)
-            action = action_of(sample.text, language, choices)
+            action = action_of(sample.text, syntax, choices)
             for t in range(steps_left):
                 if action is None or action == SUBMIT:
                     break
@@ -244,27 +235,21 @@ def rollout_values(
                     break
                 try:
                     reply = policy.sample(
-                        proposal_messages(state.task, state.context, rollout, language), 1, budget
+                        proposal_messages(state.task, state.context, rollout, syntax), 1, budget
                     )
                 except BudgetExhausted as exc:
                     stopped = exc.reason
                     break
                 choices = legal_actions_of(env)
-                action = action_of(reply[0].text, language, choices) if reply else None
-            value, sig, source = _value_of(env, state, rollout, hooks)
-            output = rollout[-1]["observation"]["output"] if rollout else ""
-            results.append(
-                RolloutResult([s["action"] for s in rollout], value, sig, source, output)
-            )
+                action = action_of(reply[0].text, syntax, choices) if reply else None
+            results.append(_value_of(env, state, rollout, hooks))
             budget.record(rollouts=1)
         finally:
             env.close()
         if stopped:
             break
     if not results:  # no rollout ran: fall back to the leaf's own value
-        value, sig, source = _value_of(leaf_env, state, trajectory, hooks)
-        output = trajectory[-1]["observation"]["output"] if trajectory else ""
-        results.append(RolloutResult([s["action"] for s in trajectory], value, sig, source, output))
+        results.append(_value_of(leaf_env, state, trajectory, hooks))
     return results, stopped
 
 
@@ -276,7 +261,7 @@ def evaluate_path(
     config: SlinvitConfig,
     budget: Budget,
     hooks: Hooks,
-) -> PathResult:
+) -> PathRecord:
     """Value one leaf path: run it in a fork, then roll out from its end (and ask the critic)."""
     actions = [c.action for c in path]
     fork = real_env.fork()
@@ -292,21 +277,21 @@ def evaluate_path(
         )
         if config.value != "feedback" and hooks.oracle_reward is None:
             try:
-                critic = critic_value(policy, state.task, trajectory, fork.language, budget)
+                critic = critic_value(policy, state.task, trajectory, syntax_of(fork), budget)
             except BudgetExhausted as exc:
                 stopped = stopped or exc.reason
     finally:
         fork.close()
     first = trajectory[len(state.steps)] if len(trajectory) > len(state.steps) else None
-    return PathResult(
-        actions=actions,
-        p_llm=[c.p_llm for c in path],
-        leaf_output=trajectory[-1]["observation"]["output"] if trajectory else None,
-        rollouts=rollouts,
-        critic=critic,
-        stopped_by=stopped,
-        failed=first is not None and is_failure(first["observation"]),
-    )
+    return {
+        "actions": actions,
+        "p_llm": [c.p_llm for c in path],
+        "leaf_output": trajectory[-1]["observation"]["output"] if trajectory else None,
+        "rollouts": rollouts,
+        "critic": critic,
+        "stopped_by": stopped,
+        "failed": first is not None and is_failure(first["observation"]),
+    }
 
 
 def evaluate_candidate(
@@ -317,7 +302,7 @@ def evaluate_candidate(
     config: SlinvitConfig,
     budget: Budget,
     hooks: Hooks,
-) -> list[PathResult]:
+) -> list[PathRecord]:
     """One branch: expand ``first`` to depth N, then value every leaf by rollouts (and critic)."""
     try:
         paths = expand_paths(real_env, policy, state, first, config, budget)
@@ -328,13 +313,13 @@ def evaluate_candidate(
     results = []
     for path in paths:
         result = evaluate_path(real_env, policy, state, path, config, budget, hooks)
-        result.stopped_by = stopped or result.stopped_by
+        result["stopped_by"] = stopped or result["stopped_by"]
         results.append(result)
     return results
 
 
-def score_paths(paths: Sequence[dict], config: SlinvitConfig) -> list[dict]:
-    """``lam * sum P_LLM + V_hat`` for every path (dicts as made by ``PathResult.to_dict``).
+def score_paths(paths: Sequence[PathRecord], config: SlinvitConfig) -> list[ScoredPath]:
+    """``lam * sum P_LLM + V_hat`` for every path (as :func:`evaluate_path` makes them).
 
     The Monte-Carlo V_hat is the mean over a path's rollouts of ``value + w * agreement``, where
     agreement is the policy's probability mass on the paths with a rollout reaching the same
@@ -343,7 +328,7 @@ def score_paths(paths: Sequence[dict], config: SlinvitConfig) -> list[dict]:
     self-consistency). Oracle and rule values carry no signature, so they get no agreement term.
     """
     reached = [{r["signature"] for r in p["rollouts"] if r["signature"]} for p in paths]
-    scored = []
+    scored: list[ScoredPath] = []
     for i, path in enumerate(paths):
         values = []
         for r in path["rollouts"]:
@@ -360,17 +345,19 @@ def score_paths(paths: Sequence[dict], config: SlinvitConfig) -> list[dict]:
             v_hat = (monte_carlo + critic) / 2
         prior = config.lam * sum(path["p_llm"])
         scored.append(
-            {
+            ScoredPath(
                 **path,
-                "v_hat": round(v_hat, 4),
-                "prior": round(prior, 4),
-                "score": round(prior + v_hat, 4),
-            }
+                v_hat=round(v_hat, 4),
+                prior=round(prior, 4),
+                score=round(prior + v_hat, 4),
+            )
         )
     return scored
 
 
-def _agreement_by_mass(i: int, sig: str, reached: list[set], paths: Sequence[dict]) -> float:
+def _agreement_by_mass(
+    i: int, sig: str, reached: list[set[str]], paths: Sequence[PathRecord]
+) -> float:
     weights = [math.prod(p["p_llm"]) if p["p_llm"] else 0.0 for p in paths]
     total = sum(weights)
     if total <= 0:  # no prior mass at all: every path counts the same
@@ -378,14 +365,14 @@ def _agreement_by_mass(i: int, sig: str, reached: list[set], paths: Sequence[dic
     return sum(w for w, sigs in zip(weights, reached, strict=True) if sig in sigs) / total
 
 
-def select_best(scored: Sequence[dict]) -> dict | None:
+def select_best(scored: Sequence[ScoredPath]) -> ScoredPath | None:
     """The highest-scoring path (ties: the more probable one, then the earlier one)."""
     if not scored:
         return None
     return max(enumerate(scored), key=lambda it: (it[1]["score"], sum(it[1]["p_llm"]), -it[0]))[1]
 
 
-def values_first_step(path: dict, steps_before: int) -> bool:
+def values_first_step(path: PathRecord, steps_before: int) -> bool:
     """True when a path's V_hat is the value of the state its first action reaches: the path
     ends there (depth 1, or SUBMIT after) and no rollout went further (none ran, or each
     stopped at once), so the value is of that real step's own result, not of a state ahead."""
@@ -394,7 +381,7 @@ def values_first_step(path: dict, steps_before: int) -> bool:
     return all(len(r["actions"]) <= steps_before + 1 for r in path["rollouts"])
 
 
-def improves_on(best: dict, steps: Sequence[dict]) -> bool:
+def improves_on(best: ScoredPath, steps: Sequence[StepRecord]) -> bool:
     """True when the chosen path's V_hat is above the value of every result in hand: the real
     steps whose decision valued the state they reached (``value_here``). A value of a state
     further ahead (depth > 1, or rollouts past the leaf) is not in hand: reaching it is what
@@ -410,7 +397,7 @@ def decide(
     config: SlinvitConfig,
     budget: Budget,
     hooks: Hooks | None = None,
-) -> tuple[dict | None, list[dict]]:
+) -> tuple[ScoredPath | None, list[ScoredPath]]:
     """One full SLINVIT decision without LangGraph: the chosen path and every scored path."""
     hooks = hooks or Hooks()
     candidates = propose_here(
@@ -423,12 +410,9 @@ def decide(
         budget=budget,
         choices=legal_actions_of(real_env),
     )
-    paths: list[dict] = []
+    paths: list[PathRecord] = []
     for cand, share in zip(candidates, budget.split(len(candidates)), strict=True):
-        paths += [
-            p.to_dict()
-            for p in evaluate_candidate(real_env, policy, state, cand, config, share, hooks)
-        ]
+        paths += evaluate_candidate(real_env, policy, state, cand, config, share, hooks)
         budget.record(**share.spent)
     scored = score_paths(paths, config)
     return select_best(scored), scored

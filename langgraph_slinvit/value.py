@@ -19,9 +19,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from langgraph_slinvit.budget import Budget
-from langgraph_slinvit.envs.base import Environment, Observation
+from langgraph_slinvit.envs.base import ActionSyntax, Environment, Observation
 from langgraph_slinvit.policy import Policy
 from langgraph_slinvit.prompts import critic_messages
+from langgraph_slinvit.records import ActionStep
 
 
 @dataclass
@@ -81,11 +82,11 @@ def parse_critic_score(text: str) -> float | None:
 
 
 def critic_value(
-    policy: Policy, task: str, steps: Sequence[dict], language: str, budget: Budget
+    policy: Policy, task: str, steps: Sequence[ActionStep], syntax: ActionSyntax, budget: Budget
 ) -> float:
     """The LLM's own judgement (0..1) of whether the last result answers the task."""
     if not steps:
         return 0.0
-    reply = policy.sample(critic_messages(task, steps, language), 1, budget, temperature=0.0)
+    reply = policy.sample(critic_messages(task, steps, syntax), 1, budget, temperature=0.0)
     score = parse_critic_score(reply[0].text if reply else "")
     return 0.0 if score is None else score

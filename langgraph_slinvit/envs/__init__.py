@@ -1,6 +1,18 @@
 """Environments: where actions run. See :mod:`langgraph_slinvit.envs.base` for the protocol."""
 
-from langgraph_slinvit.envs.base import Environment, Observation, default_feedback_value
+from langgraph_slinvit.envs.base import (
+    SHELL_SYNTAX,
+    SQL_SYNTAX,
+    TEXT_SYNTAX,
+    ActionSyntax,
+    Environment,
+    Observation,
+    default_feedback_value,
+    default_settings_of,
+    legal_actions_of,
+    needs_approval_of,
+    syntax_of,
+)
 from langgraph_slinvit.envs.shell import (
     ShellEnvironment,
     ShellEnvironmentError,
@@ -10,6 +22,10 @@ from langgraph_slinvit.envs.shell import (
 from langgraph_slinvit.envs.sql import SQLEnvironment, SQLEnvironmentError
 
 __all__ = [
+    "SHELL_SYNTAX",
+    "SQL_SYNTAX",
+    "TEXT_SYNTAX",
+    "ActionSyntax",
     "Environment",
     "Observation",
     "SQLEnvironment",
@@ -18,5 +34,9 @@ __all__ = [
     "ShellEnvironmentError",
     "default_feedback_value",
     "default_sandbox",
+    "default_settings_of",
+    "legal_actions_of",
+    "needs_approval_of",
+    "syntax_of",
     "unsandboxed",
 ]

@@ -21,7 +21,7 @@ class LazyEnvironment:
             reaches the run that first needs the environment, every time until it succeeds).
         kind: the environment's class. Attribute probes answer from it without building:
             a name the class lacks raises ``AttributeError``, a plain class attribute (such as
-            ``language``) and a classmethod (such as ``default_settings``) are returned as they
+            ``action_syntax``) and a classmethod (such as ``default_settings``) are returned as they
             are, and a method is returned as a function that builds the environment when it is
             called.
     """

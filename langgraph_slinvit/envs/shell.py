@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 
 import pexpect
 
-from langgraph_slinvit.envs.base import Observation, truncate
+from langgraph_slinvit.envs.base import SHELL_SYNTAX, Observation, truncate
 from langgraph_slinvit.envs.sandbox import BwrapSandbox, NoSandbox, Sandbox
 
 if TYPE_CHECKING:
@@ -75,6 +75,7 @@ class ShellEnvironment:
     """
 
     language = "bash"
+    action_syntax = SHELL_SYNTAX
 
     def __init__(
         self,

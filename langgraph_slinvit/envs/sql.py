@@ -53,7 +53,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from sqlalchemy.pool import StaticPool
 
-from langgraph_slinvit.envs.base import Observation, default_feedback_value, truncate
+from langgraph_slinvit.envs.base import SQL_SYNTAX, Observation, default_feedback_value, truncate
 from langgraph_slinvit.envs.sql_hints import schema_hint
 
 log = logging.getLogger(__name__)
@@ -176,6 +176,7 @@ class SQLEnvironment:
     """
 
     language = "sql"
+    action_syntax = SQL_SYNTAX
 
     def __init__(
         self,

@@ -20,6 +20,7 @@ from langgraph_slinvit.bench.rewards.bash import (
     bash_reward,
     compute_bash_reward,
 )
+from langgraph_slinvit.envs.base import SHELL_SYNTAX, SQL_SYNTAX, ActionSyntax
 from langgraph_slinvit.policy import Sample, _mean_logprob
 from langgraph_slinvit.prompts import SUBMIT
 from langgraph_slinvit.proposal import (
@@ -30,14 +31,14 @@ from langgraph_slinvit.proposal import (
 )
 from langgraph_slinvit.value import parse_critic_score
 
-LANGUAGES = st.sampled_from(["sql", "bash"])
+SYNTAXES = st.sampled_from([SQL_SYNTAX, SHELL_SYNTAX])
 
 # ------------------------------------------------------------------ parse_action
 
 
-@given(st.text(max_size=2000), LANGUAGES)
-def test_parse_action_result_is_usable(text: str, language: str) -> None:
-    action = parse_action(text, language)
+@given(st.text(max_size=2000), SYNTAXES)
+def test_parse_action_result_is_usable(text: str, syntax: ActionSyntax) -> None:
+    action = parse_action(text, syntax)
     if action is not None:
         assert action == SUBMIT or (action.strip() and len(action) <= MAX_ACTION_CHARS)
 
@@ -51,7 +52,7 @@ body_text = st.text(st.characters(blacklist_characters="`"), min_size=1, max_siz
 def test_a_fenced_block_is_taken_verbatim(body: str, tag: str, prose: str) -> None:
     prose = prose.replace("`", "")
     reply = f"{prose}\n```{tag}\n{body}\n```\nthanks"
-    assert parse_action(reply, "sql") == body.strip()[:MAX_ACTION_CHARS]
+    assert parse_action(reply, SQL_SYNTAX) == body.strip()[:MAX_ACTION_CHARS]
 
 
 @given(st.text(max_size=200))
@@ -84,7 +85,7 @@ samples_st = st.lists(
 
 @given(samples_st)
 def test_agreement_rule_is_a_distribution_over_distinct_actions(samples: list[Sample]) -> None:
-    cands = candidates_from_samples(samples, "sql", "agreement")
+    cands = candidates_from_samples(samples, SQL_SYNTAX, "agreement")
     keys = [normalize(c.action) for c in cands]
     assert len(keys) == len(set(keys))  # distinct actions
     for c in cands:
@@ -98,7 +99,7 @@ def test_agreement_rule_is_a_distribution_over_distinct_actions(samples: list[Sa
 @given(samples_st, st.sampled_from(["logprob", "auto"]))
 def test_logprob_rules_stay_in_unit_interval(samples: list[Sample], rule: str) -> None:
     """Whatever log-probabilities an endpoint sends (positive, infinite, NaN)."""
-    cands = candidates_from_samples(samples, "sql", rule)
+    cands = candidates_from_samples(samples, SQL_SYNTAX, rule)
     keys = [normalize(c.action) for c in cands]
     assert len(keys) == len(set(keys))
     for c in cands:

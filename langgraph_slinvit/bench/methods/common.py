@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from langchain_core.messages import BaseMessage
 
 from langgraph_slinvit.bench.core import Job
-from langgraph_slinvit.envs.base import Environment, Observation
+from langgraph_slinvit.envs.base import Environment, Observation, syntax_of
 from langgraph_slinvit.policy import Policy
 from langgraph_slinvit.prompts import proposal_messages
 
@@ -37,7 +37,7 @@ def action_messages(
         task_text if task_text is not None else job.task.text,
         job.context,
         steps,
-        job.env.language,
+        syntax_of(job.env),
     )
 
 

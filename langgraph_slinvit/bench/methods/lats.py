@@ -25,7 +25,7 @@ from typing import Any
 from langgraph_slinvit.bench.core import BenchSettings, Job, MethodResult, usage_from
 from langgraph_slinvit.bench.methods.common import action_messages, make_policy, run_real
 from langgraph_slinvit.budget import Budget, BudgetExhausted
-from langgraph_slinvit.envs.base import Environment, legal_actions_of
+from langgraph_slinvit.envs.base import Environment, legal_actions_of, syntax_of
 from langgraph_slinvit.policy import Policy
 from langgraph_slinvit.prompts import SUBMIT
 from langgraph_slinvit.proposal import action_of, normalize
@@ -133,7 +133,7 @@ class _Search:
     def expand(self, node: Node) -> None:
         """Sample k children of ``node`` and evaluate them (raises BudgetExhausted)."""
         node.expanded = True
-        language = self.job.env.language
+        syntax = syntax_of(self.job.env)
         samples = self.policy.sample(
             action_messages(self.job, node.steps), self.settings.lats_k, self.budget
         )
@@ -141,7 +141,7 @@ class _Search:
         choices = _legal_actions_after(self.job.env, node.actions)
         last = normalize(node.actions[-1]) if node.actions and choices is None else None
         for sample in samples:
-            action = action_of(sample.text, language, choices)
+            action = action_of(sample.text, syntax, choices)
             if action is None:
                 continue
             key = normalize(action)
@@ -172,7 +172,7 @@ class _Search:
         ended = bool(steps) and bool(steps[-1]["observation"].get("terminal"))
         child = Node(actions, steps, parent, terminal=ended or len(actions) >= self.depth)
         child.value = critic_value(
-            self.policy, self.job.task.text, steps, self.job.env.language, self.budget
+            self.policy, self.job.task.text, steps, syntax_of(self.job.env), self.budget
         )
         return child
 

@@ -26,12 +26,15 @@ from langchain_core.tools import StructuredTool
 
 from langgraph_slinvit.bench.core import BenchSettings, Job, MethodResult
 from langgraph_slinvit.bench.methods.common import clip, prompt_digest, run_real
+from langgraph_slinvit.envs.base import syntax_of
 from langgraph_slinvit.local.chat import parse_fenced_json_tool_calls
 from langgraph_slinvit.policy import REPLY_TOKENS
 
 NAME = "react"
 TOOL = "execute"
-PLACES = {"sql": "SQL database", "bash": "Linux shell", "text": "puzzle (copy a legal action)"}
+PLACES = {"text": "puzzle (copy a legal action)"}
+"""This baseline's own wording of a place, where it differs from the syntax's description
+(kept, so its prompt and its published rows stay the same)."""
 SYSTEM = (
     "You are an expert {language} user. Use the {tool} tool to run {language} actions on the "
     "{place}, one action per call; you must call it before answering. When a result answers "
@@ -138,16 +141,17 @@ def run(job: Job) -> MethodResult:
     def execute(action: str) -> str:
         return run_real(env, action, steps).output
 
+    syntax = syntax_of(env)
     tool = StructuredTool.from_function(
         execute,
         name=TOOL,
-        description=f"Run one {env.language} action in the task's environment; returns its result.",
+        description=f"Run one {syntax.name} action in the task's environment; returns its result.",
     )
-    place = PLACES.get(env.language, env.language + " environment")
+    place = PLACES.get(syntax.name, syntax.description)
     agent = create_agent(
         job.model(settings.baseline_temperature),
         [tool],
-        system_prompt=SYSTEM.format(language=env.language, place=place, tool=TOOL),
+        system_prompt=SYSTEM.format(language=syntax.name, place=place, tool=TOOL),
         middleware=[
             ReplyCap(REPLY_TOKENS),
             FencedToolCalls(),

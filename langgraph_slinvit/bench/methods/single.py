@@ -21,11 +21,13 @@ from langgraph_slinvit.bench.methods.common import (
     run_real,
 )
 from langgraph_slinvit.budget import BudgetExhausted
+from langgraph_slinvit.envs.base import syntax_of
 from langgraph_slinvit.prompts import SUBMIT
 from langgraph_slinvit.proposal import parse_action
 
 NAME = "single"
 PLAN_LANGUAGE = "text"
+"""The action syntax of puzzles, where one action cannot solve a task: a whole plan is asked."""
 WHOLE_PLAN = (
     "Write the whole plan at once: every action in order, one per line, in one fenced block."
 )
@@ -44,7 +46,8 @@ def run(job: Job) -> MethodResult:
     policy = make_policy(job, 0.0)
     steps: list[dict] = []
     reply = ""
-    plan = job.env.language == PLAN_LANGUAGE
+    syntax = syntax_of(job.env)
+    plan = syntax.name == PLAN_LANGUAGE
     messages = action_messages(job, [])
     if plan:
         messages[-1] = HumanMessage(f"{messages[-1].content}\n\n{WHOLE_PLAN}")
@@ -53,7 +56,7 @@ def run(job: Job) -> MethodResult:
         reply = samples[0].text if samples else ""
     except BudgetExhausted:
         pass
-    action = parse_action(reply, job.env.language)
+    action = parse_action(reply, syntax)
     if action is not None and action != SUBMIT:
         lines = [a.strip() for a in action.splitlines() if a.strip()] if plan else [action]
         for line in lines:

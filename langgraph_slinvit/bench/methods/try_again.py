@@ -20,7 +20,7 @@ from langgraph_slinvit.bench.methods.common import (
     run_real,
 )
 from langgraph_slinvit.budget import BudgetExhausted
-from langgraph_slinvit.envs.base import legal_actions_of
+from langgraph_slinvit.envs.base import legal_actions_of, syntax_of
 from langgraph_slinvit.prompts import SUBMIT
 from langgraph_slinvit.proposal import action_of
 
@@ -67,7 +67,7 @@ def run(job: Job) -> MethodResult:
             stop = exc.reason
             break
         action = action_of(
-            samples[0].text if samples else "", job.env.language, legal_actions_of(job.env)
+            samples[0].text if samples else "", syntax_of(job.env), legal_actions_of(job.env)
         )
         if action is None or action == SUBMIT:
             reward = rewards[-1] if rewards else 0.0

@@ -52,7 +52,7 @@ from langgraph_slinvit.bench.rewards.bash import (
     snapshot_tree,
 )
 from langgraph_slinvit.bench.tasks import BashTask, resolve_data_dir
-from langgraph_slinvit.envs.base import Observation, truncate
+from langgraph_slinvit.envs.base import SHELL_SYNTAX, Observation, truncate
 from langgraph_slinvit.envs.sandbox import BwrapSandbox, SandboxLimits
 from langgraph_slinvit.envs.shell import ShellEnvironment
 
@@ -251,6 +251,7 @@ class BashTaskEnvironment:
     """
 
     language = "bash"
+    action_syntax = SHELL_SYNTAX
 
     def __init__(
         self,

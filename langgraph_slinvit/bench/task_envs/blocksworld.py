@@ -41,7 +41,7 @@ from langgraph_slinvit.bench.task_envs.blocksworld_pddl import (
     validate_plan,
 )
 from langgraph_slinvit.bench.tasks import BlocksWorldTask
-from langgraph_slinvit.envs.base import Observation
+from langgraph_slinvit.envs.base import TEXT_SYNTAX, Observation
 
 if TYPE_CHECKING:
     from langgraph_slinvit.config import SlinvitConfig
@@ -75,6 +75,7 @@ class BlocksWorldEnvironment:
     """
 
     language = "text"
+    action_syntax = TEXT_SYNTAX
 
     def __init__(
         self,
