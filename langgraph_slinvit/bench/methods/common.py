@@ -11,6 +11,7 @@ from langgraph_slinvit.bench.core import Job
 from langgraph_slinvit.envs.base import Environment, Observation, syntax_of
 from langgraph_slinvit.policy import Policy
 from langgraph_slinvit.prompts import proposal_messages
+from langgraph_slinvit.records import ActionStep
 
 MAX_REPLY_CHARS = 2000
 """Characters of a raw model reply kept in a result's details."""
@@ -30,7 +31,7 @@ def make_policy(job: Job, temperature: float) -> Policy:
 
 
 def action_messages(
-    job: Job, steps: Sequence[dict], task_text: str | None = None
+    job: Job, steps: Sequence[ActionStep], task_text: str | None = None
 ) -> list[BaseMessage]:
     """SLINVIT's own proposal prompt (context, task, trajectory): the same for every method."""
     return proposal_messages(
@@ -41,7 +42,7 @@ def action_messages(
     )
 
 
-def run_real(env: Environment, action: str, steps: list[dict]) -> Observation:
+def run_real(env: Environment, action: str, steps: list[ActionStep]) -> Observation:
     """Run ``action`` in the real environment and append the step to ``steps``."""
     obs = env.step(action)
     steps.append({"action": action, "observation": obs.to_dict()})
