@@ -28,8 +28,9 @@ first keyword, statement text is never inspected.
 The database user's privileges still apply: a PostgreSQL superuser can run
 ``COPY ... TO PROGRAM`` and read server files even in a read-only transaction, and a MariaDB user
 with the FILE privilege could ``SELECT ... INTO OUTFILE``; the environment refuses statements
-naming ``OUTFILE``, ``DUMPFILE``, ``LOAD_FILE`` or ``INFILE``, but ``PREPARE`` in a writable real
-environment can build them from strings. Connect as a role that may only read
+naming ``OUTFILE``, ``DUMPFILE``, ``LOAD_FILE`` or ``INFILE``, and, since ``PREPARE`` and
+``EXECUTE IMMEDIATE`` could build those from strings, statements naming ``PREPARE``, ``EXECUTE``
+or ``DEALLOCATE``, in every mode. Connect as a role that may only read
 (see ``docs/safety.md``). Forks hold pooled connections: past 18 open ones, ``fork()`` fails with
 a clear :class:`SQLEnvironmentError` after 5 s.
 """
@@ -75,6 +76,11 @@ _MYSQL_SET_STATEMENT = re.compile(r"set\s+statement\b", re.IGNORECASE)
 # words are searched in the whole text (keywords cannot be split by comments or quoting), so a
 # string literal containing them is refused too.
 _MYSQL_FILE_ACCESS = re.compile(r"\b(outfile|dumpfile|load_file|infile)\b", re.IGNORECASE)
+# Dynamic SQL on MySQL/MariaDB: ``PREPARE s FROM CONCAT('... INTO OUT', 'FILE ...')`` and
+# ``EXECUTE IMMEDIATE`` build a statement from strings, past every check above. Searched in the
+# whole text too, so a stored routine (``CREATE PROCEDURE ... BEGIN PREPARE ...``) cannot hide
+# one; a string literal containing the words is refused as well.
+_MYSQL_DYNAMIC_SQL = re.compile(r"\b(prepare|execute|deallocate)\b", re.IGNORECASE)
 _SIGNATURE_ROWS = 10_000
 _POOL_TIMEOUT = 5.0
 _NO_PARAMETERS = {"no_parameters": True}
@@ -411,6 +417,12 @@ class SQLEnvironment:
                 "server files cannot be read or written (INTO OUTFILE/DUMPFILE, LOAD_FILE, "
                 "LOAD DATA INFILE)",
                 "file access refused",
+            )
+        if self.dialect in ("mysql", "mariadb") and _MYSQL_DYNAMIC_SQL.search(sql):
+            return self._refuse(
+                "prepared and dynamic statements (PREPARE, EXECUTE, DEALLOCATE) do not run "
+                "here: they could build any statement from strings",
+                "dynamic sql refused",
             )
         if self._needs_ddl_guard() and not _MYSQL_ALLOWED.match(start):
             return self._refuse(

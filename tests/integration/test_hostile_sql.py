@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import hashlib
 import resource
+import shutil
 import sqlite3
+import tempfile
 import time
 import tracemalloc
 import uuid
@@ -603,6 +605,60 @@ def test_mariadb_server_files_are_out_of_reach(tmp_path: Path, mode: str, statem
                 where.close()
             env.close()
     assert not target.exists()
+
+
+PREPARED_FILE_ACCESS = {
+    "prepared_outfile": [
+        "PREPARE s FROM CONCAT('SELECT name FROM customers INTO OUT', 'FILE ''{path}''')",
+        "EXECUTE s",
+        "DEALLOCATE PREPARE s",
+    ],
+    "execute_immediate_outfile": [
+        "EXECUTE IMMEDIATE CONCAT('SELECT 1 INTO DUMP', 'FILE ''{path}''')"
+    ],
+    "prepared_load_file": [
+        "PREPARE s FROM CONCAT('SELECT LOAD', '_FILE(''{secret}'')')",
+        "EXECUTE s",
+    ],
+    "procedure_with_prepare": [
+        "CREATE PROCEDURE slv_p() BEGIN SET @q = CONCAT('SELECT 1 INTO OUT', 'FILE ''{path}''');"
+        " PREPARE s FROM @q; EXECUTE s; END",
+        "CALL slv_p()",
+    ],
+}
+
+
+@pytest.mark.server_db
+@pytest.mark.parametrize("mode", ["real", "real_rw", "fork", "rw_fork"])
+@pytest.mark.parametrize("name", list(PREPARED_FILE_ACCESS))
+def test_mariadb_prepared_statements_cannot_reach_server_files(mode: str, name: str) -> None:
+    """PREPARE/EXECUTE build INTO OUTFILE and LOAD_FILE from strings, past the word check;
+    they are refused in every mode (a writable real environment used to run them)."""
+    shared = Path(tempfile.mkdtemp(prefix="slinvit-prepare-", dir="/tmp"))
+    try:
+        shared.chmod(0o777)  # the server (user mysql) could write here, were it allowed
+        target, secret = shared / "out", shared / "secret"
+        secret.write_text("prepared-" + uuid.uuid4().hex)
+        secret.chmod(0o644)
+        with throwaway(MARIADB_URL) as url:
+            env = SQLEnvironment(url, allow_writes=mode in ("real_rw", "rw_fork"), timeout=TIMEOUT)
+            where = env.fork() if "fork" in mode else env
+            try:
+                for statement in PREPARED_FILE_ACCESS[name]:
+                    sql = statement.format(path=target, secret=secret)
+                    obs = where.step(sql)
+                    assert secret.read_text() not in obs.output, obs.output
+                    if statement.startswith(("PREPARE", "EXECUTE", "DEALLOCATE", "CREATE")):
+                        assert obs.refused and "PREPARE" in obs.output, (sql, obs.output)
+                    else:  # CALL of a procedure that was never created
+                        assert not obs.ok, obs.output
+            finally:
+                if where is not env:
+                    where.close()
+                env.close()
+        assert not target.exists()
+    finally:
+        shutil.rmtree(shared)
 
 
 @pytest.mark.server_db
