@@ -445,6 +445,63 @@ def test_server_huge_result_is_truncated(server: str, query: str) -> None:
         assert rss_growth_mb < (50 if server == MARIADB_URL else 250), rss_growth_mb
 
 
+HUGE_ROWS = {  # 500 rows of 1 MB each: 500 MB if read in full
+    "sqlite": "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 500) "
+    "SELECT x, hex(zeroblob(500000)) AS big FROM c",
+    "postgresql": "SELECT x, repeat('x', 1000000) AS big FROM generate_series(1, 500) AS x",
+    "mariadb": "SELECT seq, REPEAT('x', 1000000) AS big FROM seq_1_to_500",
+}
+
+
+@contextmanager
+def database(kind: str, shop_db: Path) -> Iterator[str]:
+    if kind == "sqlite":
+        yield f"sqlite:///{shop_db}"
+    else:
+        with throwaway(PG_URL if kind == "postgresql" else MARIADB_URL) as url:
+            yield url
+
+
+@pytest.mark.parametrize("mode", ["real", "fork"])
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "sqlite",
+        pytest.param("postgresql", marks=pytest.mark.server_db),
+        pytest.param("mariadb", marks=pytest.mark.server_db),
+    ],
+)
+def test_result_bytes_are_bounded_before_they_are_read(shop_db: Path, kind: str, mode: str) -> None:
+    """``max_result_bytes``: rows are read one at a time and reading stops at the row that
+    passes the limit, so a result of a few huge rows never sits in memory in full."""
+    limit = 2 * 2**20
+    with database(kind, shop_db) as url:
+        env = SQLEnvironment(url, timeout=10.0, max_result_bytes=limit)
+        where = env.fork() if mode == "fork" else env
+        try:
+            tracemalloc.start()
+            obs = where.step(HUGE_ROWS[kind])
+            _, peak = tracemalloc.get_traced_memory()
+            tracemalloc.stop()
+            assert obs.ok, obs.output
+            assert obs.details["rows"] == 3 and obs.details["more_rows"], obs.details
+            assert limit < obs.details["truncated_bytes"] <= limit + 1_000_100, obs.details
+            assert f"[result cut after {obs.details['truncated_bytes']} bytes" in obs.output
+            assert len(obs.output) <= where.max_chars + 200, len(obs.output)
+            assert peak < 40 * 2**20, peak  # a few rows of 1 MB, never the 500 MB
+            after = where.step("SELECT count(*) FROM orders")  # the connection still works
+            assert after.ok and "3" in after.output, after.output
+        finally:
+            if where is not env:
+                where.close()
+            env.close()
+
+
+def test_max_result_bytes_must_be_positive(shop_db: Path) -> None:
+    with pytest.raises(ValueError, match="max_result_bytes"):
+        SQLEnvironment(f"sqlite:///{shop_db}", max_result_bytes=0)
+
+
 @pytest.mark.server_db
 def test_driver_running_several_statements_fails_closed(monkeypatch: pytest.MonkeyPatch) -> None:
     """If psycopg stops honouring the one-statement cursor, no environment opens."""
