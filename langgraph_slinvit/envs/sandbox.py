@@ -95,6 +95,8 @@ _PROC_MASKED_FILES = (
     "/proc/timer_list",
     "/proc/keys",
     "/proc/key-users",
+    "/proc/kallsyms",  # kernel symbol addresses (an exploit's map)
+    "/proc/modules",
 )
 _PROC_MASKED_DIRS = ("/proc/acpi", "/proc/scsi", "/proc/fs")
 # keyctl(2) by machine (glibc has no wrapper; libkeyutils may be missing).

@@ -670,3 +670,33 @@ def test_kernel_attacks_fail_for_a_non_root_caller(tmp_path: Path) -> None:
         assert result.stdout.split() == ["1000", "1", "end"], result.stdout + result.stderr
     finally:
         shutil.rmtree(shared)
+
+
+@needs_sandbox
+@needs_python
+@pytest.mark.parametrize(
+    "attack",
+    [
+        "ptrace of a host process",
+        "kernel modules (finit_module, /proc/modules)",
+        "perf_event_open (system-wide)",
+        "cgroup file writes",
+    ],
+)
+def test_kernel_interfaces_of_the_attack_sweep_fail(
+    world: World, make_sandbox: MakeSandbox, attack: str
+) -> None:
+    """The sweep's probes (tools/attack_sweep.py): host pids are not visible and cannot be
+    traced, PID 1 (bwrap) holds no capability, finit_module and a system-wide perf event are
+    refused, /proc/modules and /proc/kallsyms are masked, no cgroup file can be reached."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[2] / "tools" / "attack_sweep.py"
+    spec = importlib.util.spec_from_file_location("attack_sweep", path)
+    assert spec is not None and spec.loader is not None
+    sweep = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(sweep)
+    result = run(make_sandbox(), world.work, sweep.ATTACKS[attack])
+    assert "ESCAPED" not in result.stdout, result.stdout + result.stderr
+    if "python3" in sweep.ATTACKS[attack]:  # the probe ran and reported
+        assert "blocked" in result.stdout, result.stdout + result.stderr
