@@ -24,6 +24,9 @@ interactive shell inside a bubblewrap sandbox:
   (database and docker sockets) are not mounted, ``/dev`` holds only the harmless nodes;
 * resource limits (:class:`SandboxLimits`) are set by ``prlimit`` (util-linux) *inside* the
   sandbox, right before the shell is executed.
+* bwrap starts in a new anonymous session keyring, with every signal at its default (a short
+  host-side Python prefix, see ``_KEYRING_EXEC``): the caller's keys are not reachable inside;
+  ``/proc/keys``, ``/proc/key-users``, ``/proc/kallsyms`` and ``/proc/modules`` are masked.
 
 Fork bombs: ``RLIMIT_NPROC`` is counted per (user namespace, real uid) since Linux 5.14, so as a
 non-root caller it bounds the sandbox alone. The kernel never enforces it for host uid 0, and a
