@@ -24,6 +24,9 @@ interactive shell inside a bubblewrap sandbox:
   (database and docker sockets) are not mounted, ``/dev`` holds only the harmless nodes;
 * resource limits (:class:`SandboxLimits`) are set by ``prlimit`` (util-linux) *inside* the
   sandbox, right before the shell is executed.
+* bwrap starts in a new anonymous session keyring, with every signal at its default (a short
+  host-side Python prefix, see ``_KEYRING_EXEC``): the caller's keys are not reachable inside;
+  ``/proc/keys``, ``/proc/key-users``, ``/proc/kallsyms`` and ``/proc/modules`` are masked.
 
 Fork bombs: ``RLIMIT_NPROC`` is counted per (user namespace, real uid) since Linux 5.14, so as a
 non-root caller it bounds the sandbox alone. The kernel never enforces it for host uid 0, and a
@@ -46,9 +49,11 @@ import atexit
 import functools
 import logging
 import os
+import platform
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -85,8 +90,63 @@ _MASKED_DIRS = ("/etc/ssh", "/etc/ssl/private", "/etc/sudoers.d")
 # as host uid 0 (without capabilities), and sysctl files check only that uid: a writable
 # /proc/sys lets the shell set kernel.core_pattern and run a program as host root.
 _PROC_READ_ONLY = ("/proc/sys",)
-_PROC_MASKED_FILES = ("/proc/sysrq-trigger", "/proc/kcore", "/proc/kmsg", "/proc/timer_list")
+# /proc/keys and /proc/key-users list the descriptions of every key the host uid may view.
+_PROC_MASKED_FILES = (
+    "/proc/sysrq-trigger",
+    "/proc/kcore",
+    "/proc/kmsg",
+    "/proc/timer_list",
+    "/proc/keys",
+    "/proc/key-users",
+    "/proc/kallsyms",  # kernel symbol addresses (an exploit's map)
+    "/proc/modules",
+)
 _PROC_MASKED_DIRS = ("/proc/acpi", "/proc/scsi", "/proc/fs")
+# keyctl(2) by machine (glibc has no wrapper; libkeyutils may be missing).
+_KEYCTL_SYSCALL = {
+    "x86_64": 250,
+    "amd64": 250,
+    "aarch64": 219,
+    "arm64": 219,
+    "riscv64": 219,
+    "loongarch64": 219,
+    "armv7l": 311,
+    "armv6l": 311,
+    "i386": 288,
+    "i686": 288,
+    "ppc64le": 271,
+    "ppc64": 271,
+    "s390x": 280,
+}
+# Runs on the host right before bwrap (``python -I -S -c CODE nr argv...``). The child would
+# otherwise keep the caller's session keyring: a key added there (a token, a disk key) is
+# readable inside by possession, even across the user namespace. Joining a new anonymous
+# session keyring (KEYCTL_JOIN_SESSION_KEYRING, name NULL) leaves it nothing to possess.
+# Python ignores SIGPIPE and SIGXFSZ and ignored dispositions survive exec: ``yes | head``
+# would loop on EPIPE and a file past RLIMIT_FSIZE would not end its writer, so every signal
+# goes back to its default and the mask is cleared. Fails closed (exit 125) unless keyctl is
+# unavailable altogether (ENOSYS, or EPERM from a seccomp filter the sandbox inherits too).
+_KEYRING_EXEC = """\
+import ctypes, errno, os, signal, sys
+for s in signal.valid_signals():
+    if s not in (signal.SIGKILL, signal.SIGSTOP):
+        try:
+            signal.signal(s, signal.SIG_DFL)
+        except (OSError, ValueError):
+            pass
+signal.pthread_sigmask(signal.SIG_SETMASK, ())
+nr, argv = int(sys.argv[1]), sys.argv[2:]
+libc = ctypes.CDLL(None, use_errno=True)
+libc.syscall.restype = ctypes.c_long
+if libc.syscall(ctypes.c_long(nr), ctypes.c_long(1), ctypes.c_void_p(None)) < 0:
+    err = ctypes.get_errno()
+    probe = libc.syscall(ctypes.c_long(nr), ctypes.c_long(0), ctypes.c_long(-3), ctypes.c_long(0))
+    if err not in (errno.ENOSYS, errno.EPERM) or probe >= 0 or ctypes.get_errno() != err:
+        sys.stderr.write("slinvit-sandbox: cannot join a new session keyring: %s\\n"
+                         % os.strerror(err))
+        sys.exit(125)
+os.execvp(argv[0], argv)
+"""
 _CGROUP_PREFIX = "slinvit-"
 _CGROUP_STALE_SECONDS = 60.0
 
@@ -256,6 +316,8 @@ class BwrapSandbox:
         env, bwrap, prlimit = _tool("env"), _tool("bwrap"), _tool("prlimit")
         size = str(self.limits.tmpfs_bytes)
         args = [
+            # a fresh session keyring and default signal dispositions (see _KEYRING_EXEC)
+            *_keyring_exec(),
             # bwrap's own process stays visible inside as PID 1 and /proc/1/environ would show
             # the caller's environment (secrets) despite --clearenv: start bwrap with none.
             env,
@@ -358,6 +420,21 @@ def _tool(name: str) -> str:
     if path is None:
         raise SandboxUnavailableError(f"{name} not found on PATH")
     return path
+
+
+def _keyring_exec() -> list[str]:
+    """The host-side prefix that gives bwrap a new session keyring and default signals."""
+    machine = platform.machine().lower()
+    nr = _KEYCTL_SYSCALL.get(machine)
+    if nr is None:
+        raise SandboxUnavailableError(
+            f"no keyctl syscall number known for {machine!r}: the sandbox could not be given "
+            "its own session keyring"
+        )
+    python = sys.executable or shutil.which("python3")
+    if not python or not os.access(python, os.X_OK):
+        raise SandboxUnavailableError("no Python interpreter to start the sandbox with")
+    return [python, "-I", "-S", "-c", _KEYRING_EXEC, str(nr)]
 
 
 def _validate_workdir(workdir: Path, ro_paths: Sequence[Path]) -> Path:

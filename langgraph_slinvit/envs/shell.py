@@ -11,7 +11,8 @@
   The copy opens every directory and file relative to its parent's descriptor with
   ``O_NOFOLLOW``: a directory that a running process swaps for a symlink (to ``/`` or to a
   secret) while it is copied makes the fork fail instead of copying what the link points to.
-  Symlinks are copied as links; FIFOs, sockets and device nodes are skipped.
+  Symlinks are copied as links (with their own mtimes); FIFOs, sockets and device nodes are
+  skipped (:func:`copy_tree_nofollow` can recreate FIFOs, as the InterCode-Bash environment does).
 """
 
 from __future__ import annotations
@@ -295,9 +296,12 @@ def _lstat(name: str, dir_fd: int) -> os.stat_result:
     return os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
 
 
-def copy_tree_nofollow(src: Path, dst: Path) -> None:
+def copy_tree_nofollow(src: Path, dst: Path, *, fifos: bool = False) -> None:
     """Copy the tree at ``src`` to the new directory ``dst`` without following any symlink.
 
+    Every directory and file is opened relative to its parent's descriptor with ``O_NOFOLLOW``;
+    modes and mtimes are kept (a symlink's own mtime too). Symlinks are copied as links; FIFOs
+    are recreated when ``fifos`` is true, skipped otherwise; sockets and devices are skipped.
     Raises :class:`ShellEnvironmentError` when an entry changes type while it is copied.
     """
     try:
@@ -305,12 +309,12 @@ def copy_tree_nofollow(src: Path, dst: Path) -> None:
     except OSError as exc:
         raise ShellEnvironmentError(f"cannot open working directory {src}: {exc}") from exc
     try:
-        _copy_dir(fd, Path(dst), Path(src))
+        _copy_dir(fd, Path(dst), Path(src), fifos)
     finally:
         os.close(fd)
 
 
-def _copy_dir(dir_fd: int, dst: Path, shown: Path) -> None:
+def _copy_dir(dir_fd: int, dst: Path, shown: Path, fifos: bool) -> None:
     os.mkdir(dst, 0o700)
     for name in sorted(os.listdir(dir_fd)):
         st = _lstat(name, dir_fd)
@@ -318,14 +322,19 @@ def _copy_dir(dir_fd: int, dst: Path, shown: Path) -> None:
         try:
             if stat.S_ISLNK(st.st_mode):
                 os.symlink(os.readlink(name, dir_fd=dir_fd), target)
+                os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns), follow_symlinks=False)
             elif stat.S_ISDIR(st.st_mode):
                 sub = os.open(name, _DIR_FLAGS, dir_fd=dir_fd)
                 try:
-                    _copy_dir(sub, target, shown / name)
+                    _copy_dir(sub, target, shown / name, fifos)
                 finally:
                     os.close(sub)
             elif stat.S_ISREG(st.st_mode):
                 _copy_file(name, dir_fd, target)
+            elif stat.S_ISFIFO(st.st_mode) and fifos:  # never opened: only its metadata
+                os.mkfifo(target, stat.S_IMODE(st.st_mode))
+                os.chmod(target, stat.S_IMODE(st.st_mode))
+                os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns))
         except (NotADirectoryError, IsADirectoryError) as exc:
             raise ShellEnvironmentError(f"{shown / name} changed while being copied") from exc
         except OSError as exc:

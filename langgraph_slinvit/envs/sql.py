@@ -28,8 +28,9 @@ first keyword, statement text is never inspected.
 The database user's privileges still apply: a PostgreSQL superuser can run
 ``COPY ... TO PROGRAM`` and read server files even in a read-only transaction, and a MariaDB user
 with the FILE privilege could ``SELECT ... INTO OUTFILE``; the environment refuses statements
-naming ``OUTFILE``, ``DUMPFILE``, ``LOAD_FILE`` or ``INFILE``, but ``PREPARE`` in a writable real
-environment can build them from strings. Connect as a role that may only read
+naming ``OUTFILE``, ``DUMPFILE``, ``LOAD_FILE`` or ``INFILE``, and, since ``PREPARE`` and
+``EXECUTE IMMEDIATE`` could build those from strings, statements naming ``PREPARE``, ``EXECUTE``
+or ``DEALLOCATE``, in every mode. Connect as a role that may only read
 (see ``docs/safety.md``). Forks hold pooled connections: past 18 open ones, ``fork()`` fails with
 a clear :class:`SQLEnvironmentError` after 5 s.
 """
@@ -75,7 +76,19 @@ _MYSQL_SET_STATEMENT = re.compile(r"set\s+statement\b", re.IGNORECASE)
 # words are searched in the whole text (keywords cannot be split by comments or quoting), so a
 # string literal containing them is refused too.
 _MYSQL_FILE_ACCESS = re.compile(r"\b(outfile|dumpfile|load_file|infile)\b", re.IGNORECASE)
+# Dynamic SQL on MySQL/MariaDB: ``PREPARE s FROM CONCAT('... INTO OUT', 'FILE ...')`` and
+# ``EXECUTE IMMEDIATE`` build a statement from strings, past every check above. Searched in the
+# whole text too, so a stored routine (``CREATE PROCEDURE ... BEGIN PREPARE ...``) cannot hide
+# one; a string literal containing the words is refused as well.
+_MYSQL_DYNAMIC_SQL = re.compile(r"\b(prepare|execute|deallocate)\b", re.IGNORECASE)
 _SIGNATURE_ROWS = 10_000
+_MiB = 2**20
+# PostgreSQL queries read through a server-side cursor (DECLARE ... CURSOR, rows computed as they
+# are fetched), so a cut result is never computed in full. DECLARE takes only a plain query:
+# statements naming INTO or a data-modifying word are read the ordinary (buffered) way.
+_PG_DECLARABLE = re.compile(r"(\(|(select|values|table|with)\b)", re.IGNORECASE)
+_PG_NOT_DECLARABLE = re.compile(r"\b(into|insert|update|delete|merge)\b", re.IGNORECASE)
+_STREAM_BUFFER_ROWS = 16  # rows fetched at a time from a server-side or unbuffered cursor
 _POOL_TIMEOUT = 5.0
 _NO_PARAMETERS = {"no_parameters": True}
 """Run model SQL as written: with no parameter list, drivers do not parse ``%`` in it."""
@@ -170,6 +183,11 @@ class SQLEnvironment:
         max_rows: rows shown to the LLM per result.
         max_chars: characters shown to the LLM per result.
         timeout: seconds a statement may run before it is interrupted.
+        max_result_bytes: bytes of a result read at most (its cells rendered as text, 32 MiB by
+            default). Rows are read one by one (SQLite's cursor, a server-side cursor on
+            PostgreSQL, an unbuffered one on MySQL/MariaDB) and reading stops at the row that
+            passes the limit: the observation then ends with ``[result cut after N bytes ...]``
+            and its details hold ``truncated_bytes``. Besides it, at most 10,000 rows are read.
         schema_hints: after a missing-column or missing-table error, add a line naming the
             tables that hold that column (or the closest names), read from the catalogue
             (``sql_hints.py``).
@@ -186,6 +204,7 @@ class SQLEnvironment:
         max_rows: int = 25,
         max_chars: int = 1000,
         timeout: float = 10.0,
+        max_result_bytes: int = 32 * _MiB,
         schema_hints: bool = True,
     ) -> None:
         try:
@@ -196,6 +215,9 @@ class SQLEnvironment:
         self.max_rows = max_rows
         self.max_chars = max_chars
         self.timeout = timeout
+        if max_result_bytes < 1:
+            raise ValueError(f"max_result_bytes must be at least 1, not {max_result_bytes}")
+        self.max_result_bytes = max_result_bytes
         self.schema_hints = schema_hints
         self._columns: dict[str, list[str]] | None = None
         self._columns_lock = threading.Lock()
@@ -413,6 +435,12 @@ class SQLEnvironment:
                 "LOAD DATA INFILE)",
                 "file access refused",
             )
+        if self.dialect in ("mysql", "mariadb") and _MYSQL_DYNAMIC_SQL.search(sql):
+            return self._refuse(
+                "prepared and dynamic statements (PREPARE, EXECUTE, DEALLOCATE) do not run "
+                "here: they could build any statement from strings",
+                "dynamic sql refused",
+            )
         if self._needs_ddl_guard() and not _MYSQL_ALLOWED.match(start):
             return self._refuse(
                 "only queries and data changes run here (schema changes and other statements "
@@ -458,8 +486,15 @@ class SQLEnvironment:
             if self.is_fork:
                 conn.exec_driver_sql("SAVEPOINT slinvit_step")
             options = _NO_PARAMETERS
-            if self.dialect in ("mysql", "mariadb"):  # unbuffered: read only the rows shown
-                options = {**_NO_PARAMETERS, "stream_results": True}
+            if self.dialect in ("mysql", "mariadb") or (
+                _PG_DECLARABLE.match(statement_start(sql, self.dialect))
+                and not _PG_NOT_DECLARABLE.search(sql)
+            ):  # unbuffered (MariaDB) or a server-side cursor (PostgreSQL): rows one by one
+                options = {
+                    **_NO_PARAMETERS,
+                    "stream_results": True,
+                    "max_row_buffer": _STREAM_BUFFER_ROWS,
+                }
             result = conn.exec_driver_sql(sql, execution_options=options)
             obs = self._observe(result)
             if self.is_fork:
@@ -487,15 +522,33 @@ class SQLEnvironment:
                 output=text, signature=f"affected:{count}", details={"rows_affected": count}
             )
         columns = list(result.keys())
-        rows = [tuple(r) for r in result.fetchmany(_SIGNATURE_ROWS + 1)]
-        result.close()  # SQLite: unlock the file; MariaDB: discard the unread rows
-        more = len(rows) > _SIGNATURE_ROWS
-        rows = rows[:_SIGNATURE_ROWS]
+        rows: list[tuple] = []
+        size, more, cut = 0, False, False
+        for row in result:  # one at a time: stop at the row or byte limit
+            if len(rows) == _SIGNATURE_ROWS:
+                more = True
+                break
+            rows.append(tuple(row))
+            size += _rendered_bytes(rows[-1])
+            if size > self.max_result_bytes:
+                more = cut = True
+                break
+        # SQLite: unlock the file; PostgreSQL: close the cursor (the rest is never computed);
+        # MariaDB: discard the unread rows
+        result.close()
+        details: dict[str, Any] = {"rows": len(rows), "columns": columns, "more_rows": more}
+        output = self.format_rows(columns, rows, more)
+        if cut:
+            details["truncated_bytes"] = size
+            output += (
+                f"\n[result cut after {size} bytes (max_result_bytes={self.max_result_bytes}): "
+                "later rows were not read]"
+            )
         return Observation(
-            output=self.format_rows(columns, rows, more),
+            output=output,
             empty=not rows,
             signature=rows_signature(rows),
-            details={"rows": len(rows), "columns": columns, "more_rows": more},
+            details=details,
         )
 
     def format_rows(self, columns: Sequence[str], rows: Sequence[tuple], more: bool) -> str:
@@ -572,6 +625,7 @@ class SQLEnvironment:
         clone.url = self.url
         clone.allow_writes = self.allow_writes if read_only is None else not read_only
         clone.max_rows, clone.max_chars, clone.timeout = self.max_rows, self.max_chars, self.timeout
+        clone.max_result_bytes = self.max_result_bytes
         clone.schema_hints = self.schema_hints
         clone._columns = self._column_map() if self.schema_hints else None
         clone._columns_lock = threading.Lock()
@@ -640,6 +694,19 @@ class SQLEnvironment:
 
 def _quote(identifier: str) -> str:
     return identifier.replace('"', '""')
+
+
+def _rendered_bytes(row: tuple) -> int:
+    """Bytes of ``row`` as text (cells, `` | `` between them, a newline)."""
+    size = 3 * max(len(row) - 1, 0) + 1
+    for value in row:
+        if isinstance(value, (bytes, bytearray, memoryview)):
+            size += len(value)
+        elif isinstance(value, str):
+            size += len(value.encode("utf-8", "surrogatepass"))
+        else:
+            size += len(str(value))
+    return size
 
 
 def _cell(value: Any) -> str:

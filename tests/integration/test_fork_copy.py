@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import os
+import shutil
+import stat
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from langgraph_slinvit.envs import shell as shell_module
+from langgraph_slinvit.envs.sandbox import sandbox_available
 from langgraph_slinvit.envs.shell import ShellEnvironmentError, copy_tree_nofollow
+
+needs_sandbox = pytest.mark.skipif(not sandbox_available()[0], reason=sandbox_available()[1])
 
 SECRET = "top-secret-value"
 
@@ -92,3 +99,127 @@ def test_regular_file_swapped_for_a_symlink_mid_copy(
     with pytest.raises(ShellEnvironmentError, match=r"notes\.txt"):
         copy_tree_nofollow(work, tmp_path / "copy")
     assert SECRET not in _all_text(tmp_path / "copy")
+
+
+def test_fifos_and_symlink_mtimes_on_request(tree: tuple[Path, Path], tmp_path: Path) -> None:
+    work, _ = tree
+    os.mkfifo(work / "pipe", 0o640)
+    os.utime(work / "link", ns=(1_000_000_000, 2_000_000_000), follow_symlinks=False)
+    copy_tree_nofollow(work, tmp_path / "copy", fifos=True)
+    copy = tmp_path / "copy"
+    assert stat.S_ISFIFO((copy / "pipe").lstat().st_mode)
+    assert (copy / "pipe").lstat().st_mode & 0o777 == 0o640
+    assert (copy / "link").lstat().st_mtime_ns == 2_000_000_000
+
+
+class _Listing:
+    """What ``os.scandir`` returns, already read, usable as a context manager."""
+
+    def __init__(self, entries: list[os.DirEntry[str]]) -> None:
+        self.entries = entries
+
+    def __enter__(self) -> _Listing:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+    def __iter__(self) -> Iterator[os.DirEntry[str]]:
+        return iter(self.entries)
+
+    def close(self) -> None:
+        pass
+
+
+def swap_after_listing(monkeypatch: pytest.MonkeyPatch, root: Path, swap: Callable[[], None]):
+    """Run ``swap`` once, right after the first listing of ``root`` (by ``os.listdir`` or
+    ``os.scandir``, by path or by descriptor): the attacker wins the race whatever the copy."""
+    real_listdir, real_scandir = os.listdir, os.scandir
+    done: list[bool] = []
+
+    def listed(path: Any) -> bool:
+        if done:
+            return False
+        if isinstance(path, int):
+            path = os.readlink(f"/proc/self/fd/{path}")
+        if os.path.realpath(path) != str(root.resolve()):
+            return False
+        done.append(True)
+        return True
+
+    def listdir(path: Any = ".") -> list[str]:
+        names = real_listdir(path)
+        if listed(path):
+            swap()
+        return names
+
+    def scandir(path: Any = ".") -> _Listing:
+        with real_scandir(path) as entries:
+            listing = _Listing(list(entries))
+        if listed(path):
+            swap()
+        return listing
+
+    monkeypatch.setattr(os, "listdir", listdir)
+    monkeypatch.setattr(os, "scandir", scandir)
+
+
+def _library_env(root: Path) -> Any:
+    from langgraph_slinvit.envs.sandbox import BwrapSandbox
+    from langgraph_slinvit.envs.shell import ShellEnvironment
+
+    return ShellEnvironment(root, sandbox=BwrapSandbox())
+
+
+def _bench_env(tmp_path: Path) -> Any:
+    from langgraph_slinvit.bench.task_envs.bash import BashTaskEnvironment
+    from langgraph_slinvit.bench.tasks import BashTask
+
+    task = BashTask(task_id="swap", fs=4, question="", gold="true")  # fs 4: an empty tree
+    return BashTaskEnvironment(task, data_dir=tmp_path)
+
+
+@needs_sandbox
+@pytest.mark.parametrize("kind", ["library", "bench"])
+@pytest.mark.parametrize("swap_to", ["root", "secrets_dir", "secret_file"])
+def test_fork_of_a_tree_swapped_while_listed_copies_nothing_outside(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str, swap_to: str
+) -> None:
+    """``ShellEnvironment.fork`` and the InterCode-Bash ``BashTaskEnvironment.fork``: a
+    directory replaced by a symlink between the listing and the copy is never followed
+    (``shutil.copytree`` in the bench environment followed it and copied the secrets)."""
+    secrets_dir = tmp_path / "secrets"
+    secrets_dir.mkdir()
+    (secrets_dir / "key").write_text(SECRET)
+    if kind == "library":
+        (tmp_path / "work").mkdir()
+        env = _library_env(tmp_path / "work")
+        root = env.workdir
+    else:
+        env = _bench_env(tmp_path)
+        root = env.root
+    try:
+        (root / "sub" / "deeper").mkdir(parents=True)
+        (root / "sub" / "a.txt").write_text("a\n")
+        target = {"root": Path("/"), "secrets_dir": secrets_dir, "secret_file": secrets_dir / "key"}
+
+        def swap() -> None:
+            shutil.rmtree(root / "sub")
+            (root / "sub").symlink_to(target[swap_to])
+
+        swap_after_listing(monkeypatch, root, swap)
+        try:
+            fork = env.fork()
+        except ShellEnvironmentError:
+            return  # refused: nothing was copied (the copy is removed with its temp dir)
+        monkeypatch.undo()
+        try:
+            copy = fork._host_root if kind == "library" else fork.root
+            assert SECRET not in _all_text(copy)
+            sub = copy / "sub"
+            assert sub.is_symlink() or not sub.exists(), sorted(p.name for p in sub.iterdir())
+        finally:
+            fork.close()
+    finally:
+        monkeypatch.undo()
+        env.close()

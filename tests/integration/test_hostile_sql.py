@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import hashlib
 import resource
+import shutil
 import sqlite3
+import tempfile
 import time
 import tracemalloc
 import uuid
@@ -443,6 +445,63 @@ def test_server_huge_result_is_truncated(server: str, query: str) -> None:
         assert rss_growth_mb < (50 if server == MARIADB_URL else 250), rss_growth_mb
 
 
+HUGE_ROWS = {  # 500 rows of 1 MB each: 500 MB if read in full
+    "sqlite": "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 500) "
+    "SELECT x, hex(zeroblob(500000)) AS big FROM c",
+    "postgresql": "SELECT x, repeat('x', 1000000) AS big FROM generate_series(1, 500) AS x",
+    "mariadb": "SELECT seq, REPEAT('x', 1000000) AS big FROM seq_1_to_500",
+}
+
+
+@contextmanager
+def database(kind: str, shop_db: Path) -> Iterator[str]:
+    if kind == "sqlite":
+        yield f"sqlite:///{shop_db}"
+    else:
+        with throwaway(PG_URL if kind == "postgresql" else MARIADB_URL) as url:
+            yield url
+
+
+@pytest.mark.parametrize("mode", ["real", "fork"])
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "sqlite",
+        pytest.param("postgresql", marks=pytest.mark.server_db),
+        pytest.param("mariadb", marks=pytest.mark.server_db),
+    ],
+)
+def test_result_bytes_are_bounded_before_they_are_read(shop_db: Path, kind: str, mode: str) -> None:
+    """``max_result_bytes``: rows are read one at a time and reading stops at the row that
+    passes the limit, so a result of a few huge rows never sits in memory in full."""
+    limit = 2 * 2**20
+    with database(kind, shop_db) as url:
+        env = SQLEnvironment(url, timeout=10.0, max_result_bytes=limit)
+        where = env.fork() if mode == "fork" else env
+        try:
+            tracemalloc.start()
+            obs = where.step(HUGE_ROWS[kind])
+            _, peak = tracemalloc.get_traced_memory()
+            tracemalloc.stop()
+            assert obs.ok, obs.output
+            assert obs.details["rows"] == 3 and obs.details["more_rows"], obs.details
+            assert limit < obs.details["truncated_bytes"] <= limit + 1_000_100, obs.details
+            assert f"[result cut after {obs.details['truncated_bytes']} bytes" in obs.output
+            assert len(obs.output) <= where.max_chars + 200, len(obs.output)
+            assert peak < 40 * 2**20, peak  # a few rows of 1 MB, never the 500 MB
+            after = where.step("SELECT count(*) FROM orders")  # the connection still works
+            assert after.ok and "3" in after.output, after.output
+        finally:
+            if where is not env:
+                where.close()
+            env.close()
+
+
+def test_max_result_bytes_must_be_positive(shop_db: Path) -> None:
+    with pytest.raises(ValueError, match="max_result_bytes"):
+        SQLEnvironment(f"sqlite:///{shop_db}", max_result_bytes=0)
+
+
 @pytest.mark.server_db
 def test_driver_running_several_statements_fails_closed(monkeypatch: pytest.MonkeyPatch) -> None:
     """If psycopg stops honouring the one-statement cursor, no environment opens."""
@@ -603,6 +662,60 @@ def test_mariadb_server_files_are_out_of_reach(tmp_path: Path, mode: str, statem
                 where.close()
             env.close()
     assert not target.exists()
+
+
+PREPARED_FILE_ACCESS = {
+    "prepared_outfile": [
+        "PREPARE s FROM CONCAT('SELECT name FROM customers INTO OUT', 'FILE ''{path}''')",
+        "EXECUTE s",
+        "DEALLOCATE PREPARE s",
+    ],
+    "execute_immediate_outfile": [
+        "EXECUTE IMMEDIATE CONCAT('SELECT 1 INTO DUMP', 'FILE ''{path}''')"
+    ],
+    "prepared_load_file": [
+        "PREPARE s FROM CONCAT('SELECT LOAD', '_FILE(''{secret}'')')",
+        "EXECUTE s",
+    ],
+    "procedure_with_prepare": [
+        "CREATE PROCEDURE slv_p() BEGIN SET @q = CONCAT('SELECT 1 INTO OUT', 'FILE ''{path}''');"
+        " PREPARE s FROM @q; EXECUTE s; END",
+        "CALL slv_p()",
+    ],
+}
+
+
+@pytest.mark.server_db
+@pytest.mark.parametrize("mode", ["real", "real_rw", "fork", "rw_fork"])
+@pytest.mark.parametrize("name", list(PREPARED_FILE_ACCESS))
+def test_mariadb_prepared_statements_cannot_reach_server_files(mode: str, name: str) -> None:
+    """PREPARE/EXECUTE build INTO OUTFILE and LOAD_FILE from strings, past the word check;
+    they are refused in every mode (a writable real environment used to run them)."""
+    shared = Path(tempfile.mkdtemp(prefix="slinvit-prepare-", dir="/tmp"))
+    try:
+        shared.chmod(0o777)  # the server (user mysql) could write here, were it allowed
+        target, secret = shared / "out", shared / "secret"
+        secret.write_text("prepared-" + uuid.uuid4().hex)
+        secret.chmod(0o644)
+        with throwaway(MARIADB_URL) as url:
+            env = SQLEnvironment(url, allow_writes=mode in ("real_rw", "rw_fork"), timeout=TIMEOUT)
+            where = env.fork() if "fork" in mode else env
+            try:
+                for statement in PREPARED_FILE_ACCESS[name]:
+                    sql = statement.format(path=target, secret=secret)
+                    obs = where.step(sql)
+                    assert secret.read_text() not in obs.output, obs.output
+                    if statement.startswith(("PREPARE", "EXECUTE", "DEALLOCATE", "CREATE")):
+                        assert obs.refused and "PREPARE" in obs.output, (sql, obs.output)
+                    else:  # CALL of a procedure that was never created
+                        assert not obs.ok, obs.output
+            finally:
+                if where is not env:
+                    where.close()
+                env.close()
+        assert not target.exists()
+    finally:
+        shutil.rmtree(shared)
 
 
 @pytest.mark.server_db

@@ -6,8 +6,10 @@ the sandbox must not be able to touch, and compares a snapshot of host files bef
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import os
+import platform
 import shutil
 import signal
 import socket
@@ -469,6 +471,77 @@ def test_no_capabilities(world: World, make_sandbox: MakeSandbox) -> None:
     assert len(caps) == 3 and {v.strip() for v in caps.values()} == {"0000000000000000"}, caps
 
 
+# (add_key, keyctl) syscall numbers by machine.
+KEY_SYSCALLS = {"x86_64": (248, 250), "aarch64": (217, 219), "riscv64": (217, 219)}
+KEY_SPEC_SESSION_KEYRING = -3
+KEYCTL_REVOKE, KEYCTL_SEARCH, KEYCTL_READ = 3, 10, 11
+KEY_PROBE = """
+import ctypes, sys
+libc = ctypes.CDLL(None, use_errno=True)
+libc.syscall.restype = ctypes.c_long
+nr, key, desc = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3].encode()
+buf = ctypes.create_string_buffer(256)
+n = libc.syscall(ctypes.c_long(nr), ctypes.c_long(11), ctypes.c_long(key), buf, ctypes.c_long(256))
+print("read", n, ctypes.get_errno(), buf.raw[: max(n, 0)].decode())
+found = libc.syscall(ctypes.c_long(nr), ctypes.c_long(10), ctypes.c_long(-3), b"user", desc,
+                     ctypes.c_long(0))
+print("search", found, ctypes.get_errno())
+"""
+
+
+@pytest.fixture
+def session_key() -> Iterator[tuple[int, int, str, str]]:
+    """A ``user`` key in the caller's session keyring: (keyctl nr, key id, description, payload)."""
+    machine = platform.machine().lower()
+    if machine not in KEY_SYSCALLS:
+        pytest.skip(f"no add_key syscall number for {machine}")
+    add_key, nr = KEY_SYSCALLS[machine]
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.syscall.restype = ctypes.c_long
+    desc, payload = "slinvit-" + uuid.uuid4().hex[:8], SECRET
+    key = libc.syscall(
+        ctypes.c_long(add_key),
+        b"user",
+        desc.encode(),
+        payload.encode(),
+        ctypes.c_size_t(len(payload)),
+        ctypes.c_long(KEY_SPEC_SESSION_KEYRING),
+    )
+    if key < 0:
+        pytest.skip(f"add_key refused here: {os.strerror(ctypes.get_errno())}")
+    buf = ctypes.create_string_buffer(256)
+    size = libc.syscall(ctypes.c_long(nr), ctypes.c_long(KEYCTL_READ), ctypes.c_long(key), buf, 256)
+    assert buf.raw[:size].decode() == payload  # the caller itself can read it
+    try:
+        yield nr, key, desc, payload
+    finally:
+        libc.syscall(ctypes.c_long(nr), ctypes.c_long(KEYCTL_REVOKE), ctypes.c_long(key))
+
+
+@needs_sandbox
+@needs_python
+def test_caller_session_keyring_is_out_of_reach(
+    world: World, make_sandbox: MakeSandbox, session_key: tuple[int, int, str, str]
+) -> None:
+    """Inherited, the caller's session keyring made its keys readable inside by possession."""
+    nr, key, desc, payload = session_key
+    script = 'python3 -c "$0" "$@"; cat /proc/keys /proc/key-users; echo done'
+    result = run(make_sandbox(), world.work, script, KEY_PROBE, str(nr), str(key), desc)
+    out = result.stdout
+    assert "done" in out and payload not in out and desc not in out, out + result.stderr
+    assert "read -1" in out and "search -1" in out, out + result.stderr
+
+
+@needs_sandbox
+def test_shell_starts_with_default_signal_dispositions(world: World) -> None:
+    """Python ignores SIGPIPE and SIGXFSZ, and pexpect's child used to inherit that."""
+    from langgraph_slinvit.envs.shell import ShellEnvironment
+
+    with ShellEnvironment(world.work, timeout=10, sandbox=BwrapSandbox()) as env:
+        obs = env.step("grep -E '^Sig(Ign|Blk):' /proc/self/status; yes | head -c 3 | wc -c")
+    assert obs.output.split() == ["SigBlk:", "0" * 16, "SigIgn:", "0" * 16, "3"], obs.output
+
+
 @needs_sandbox
 @pytest.mark.parametrize(
     "command",
@@ -597,3 +670,33 @@ def test_kernel_attacks_fail_for_a_non_root_caller(tmp_path: Path) -> None:
         assert result.stdout.split() == ["1000", "1", "end"], result.stdout + result.stderr
     finally:
         shutil.rmtree(shared)
+
+
+@needs_sandbox
+@needs_python
+@pytest.mark.parametrize(
+    "attack",
+    [
+        "ptrace of a host process",
+        "kernel modules (finit_module, /proc/modules)",
+        "perf_event_open (system-wide)",
+        "cgroup file writes",
+    ],
+)
+def test_kernel_interfaces_of_the_attack_sweep_fail(
+    world: World, make_sandbox: MakeSandbox, attack: str
+) -> None:
+    """The sweep's probes (tools/attack_sweep.py): host pids are not visible and cannot be
+    traced, PID 1 (bwrap) holds no capability, finit_module and a system-wide perf event are
+    refused, /proc/modules and /proc/kallsyms are masked, no cgroup file can be reached."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[2] / "tools" / "attack_sweep.py"
+    spec = importlib.util.spec_from_file_location("attack_sweep", path)
+    assert spec is not None and spec.loader is not None
+    sweep = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(sweep)
+    result = run(make_sandbox(), world.work, sweep.ATTACKS[attack])
+    assert "ESCAPED" not in result.stdout, result.stdout + result.stderr
+    if "python3" in sweep.ATTACKS[attack]:  # the probe ran and reported
+        assert "blocked" in result.stdout, result.stdout + result.stderr

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import stat
 import tarfile
 import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -54,7 +53,7 @@ from langgraph_slinvit.bench.rewards.bash import (
 from langgraph_slinvit.bench.tasks import BashTask, resolve_data_dir
 from langgraph_slinvit.envs.base import SHELL_SYNTAX, Observation, truncate
 from langgraph_slinvit.envs.sandbox import BwrapSandbox, SandboxLimits
-from langgraph_slinvit.envs.shell import ShellEnvironment
+from langgraph_slinvit.envs.shell import ShellEnvironment, copy_tree_nofollow
 
 if TYPE_CHECKING:
     from langgraph_slinvit.config import SlinvitConfig
@@ -188,17 +187,6 @@ def extract_task_fs(
             raise ValueError(f"{archive.name} has entries where system paths go: {sorted(clash)}")
         tar.extractall(root, filter=_keep_mode_filter)
     return root
-
-
-def _copy_entry(src: str, dst: str) -> None:
-    """``shutil.copy2`` that never follows a symlink (one swapped in by a background job since
-    the directory was listed is copied as a link), recreates FIFOs and skips sockets."""
-    mode = os.lstat(src).st_mode
-    if stat.S_ISFIFO(mode):
-        os.mkfifo(dst, stat.S_IMODE(mode))
-        shutil.copystat(src, dst, follow_symlinks=False)
-    elif not stat.S_ISSOCK(mode):
-        shutil.copy2(src, dst, follow_symlinks=False)
 
 
 def _listing(root: Path, limit: int) -> str:
@@ -343,8 +331,11 @@ class BashTaskEnvironment:
         return self._shell.feedback_value(obs)
 
     def fork(self) -> BashTaskEnvironment:
-        """Copy the tree (symlinks as links, mtimes kept) and start a new session on the copy,
-        mounted at the same paths and in the same directory; shell variables are not copied."""
+        """Copy the tree (symlinks as links, FIFOs recreated, modes and mtimes kept, nothing
+        followed: :func:`~langgraph_slinvit.envs.shell.copy_tree_nofollow`) and start a new
+        session on the copy, mounted at the same paths and in the same directory; shell
+        variables are not copied. Raises ``ShellEnvironmentError`` when an entry of the tree
+        changes type while it is copied."""
         clone = object.__new__(BashTaskEnvironment)
         clone.__dict__.update(self.__dict__)
         tmp = tempfile.TemporaryDirectory(prefix=f"slinvit-bash-fs{self.task.fs}-fork-")
@@ -352,7 +343,9 @@ class BashTaskEnvironment:
         clone.commands = list(self.commands)
         try:
             clone.root = Path(tmp.name) / "root"
-            shutil.copytree(self.root, clone.root, symlinks=True, copy_function=_copy_entry)
+            # the library's no-follow copy: a background job that swaps a directory for a
+            # symlink (to / or to a secret) while it is copied makes the fork fail instead
+            copy_tree_nofollow(self.root, clone.root, fifos=True)
             clone._shell = clone._new_shell(self.cwd)
         except BaseException:
             tmp.cleanup()
