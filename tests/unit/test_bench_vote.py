@@ -11,7 +11,8 @@ from langchain_core.messages import BaseMessage
 
 from langgraph_slinvit.bench.core import BenchSettings, BenchTask, Job
 from langgraph_slinvit.bench.methods import slinvit, vote
-from langgraph_slinvit.bench.results import ResultsDB, config_hash
+from langgraph_slinvit.bench.report import render_markdown
+from langgraph_slinvit.bench.results import ResultRow, ResultsDB, config_hash
 from langgraph_slinvit.bench.runner import run_bench, select_tasks
 from langgraph_slinvit.bench.suites import make_suite
 from langgraph_slinvit.config import SlinvitConfig
@@ -199,3 +200,56 @@ def test_blocksworld_vote_follows_the_majority_move_to_the_goal(tmp_path: Path) 
     assert row.actions == [gold for gold, _ in moves] and row.llm_calls == len(moves)
     assert row.details["method"]["stop_reason"] == "terminal"
     assert all(c["n"] == 4 for c in model.calls)
+
+
+def _result(task: int, method: str, chash: str, method_config: dict, **kw) -> ResultRow:
+    fields = dict(
+        suite="intercode-sql",
+        method=method,
+        model="m",
+        config_hash=chash,
+        task_id=f"t{task:03d}",
+        task_index=task,
+        difficulty="easy",
+        oracle=False,
+        success=True,
+        reward=1.0,
+        gold_empty=False,
+        llm_calls=1,
+        prompt_tokens=10,
+        completion_tokens=5,
+        env_steps=1,
+        rollout_steps=0,
+        seconds=1.0,
+        config={"method": method_config, "suite": {"backend": "sqlite"}},
+    )
+    fields.update(kw)
+    return ResultRow(**fields)
+
+
+def test_report_pairs_each_slinvit_run_with_the_vote_run_of_its_n_and_temperature() -> None:
+    sql = {"k": 4, "samples": 8, "temperature": 0.6, "oracle": False}
+    rows = [
+        _result(i, "slinvit", "s8", sql, success=i < 5, llm_calls=2, seconds=40) for i in range(6)
+    ]
+    rows += [
+        _result(i, "vote", "v8", {"n": 8, "temperature": 0.6}, success=i in (0, 5), seconds=20)
+        for i in range(7)
+    ]
+    rows += [_result(i, "vote", "v4", {"n": 4, "temperature": 0.6}) for i in range(6)]  # another n
+    text = render_markdown(rows)
+    table = [x for x in text.splitlines() if x.startswith("| slinvit") and "| 8, 0.6 |" in x]
+    assert len(table) == 1  # the n=4 vote run is not paired with it
+    assert table[0].endswith(
+        "| 8, 0.6 | 6 | 83.3% vs 33.3% | 2.0 vs 1.0 | 40.0 vs 20.0 | 4 / 1 | 0.375 |"
+    )
+    assert "No `vote` run" not in text
+    # a SLINVIT run that no vote run matches (n = max(k, 4) when samples is 0) is named
+    other = {"k": 3, "samples": 0, "temperature": 0.8, "oracle": False}
+    rows += [_result(i, "slinvit", "s0", other) for i in range(6)]
+    text = render_markdown(rows)
+    assert "No `vote` run of the same model, n and temperature for: slinvit" in text
+    assert "(n=4, temperature 0.8)." in text
+    only_slinvit = render_markdown([r for r in rows if r.method == "slinvit"])
+    assert only_slinvit.count("No `vote` run") == 1
+    assert "No `vote` run" not in render_markdown([r for r in rows if r.method == "vote"])
