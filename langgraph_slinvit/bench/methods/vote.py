@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from langgraph_slinvit.bench.core import BenchSettings, Job, MethodResult, usage_from
+from langgraph_slinvit.bench.identity import vote_recorded_config
 from langgraph_slinvit.bench.methods.common import (
     action_messages,
     make_policy,
@@ -116,17 +117,11 @@ def vote_step(
 
 
 def _settings(settings: BenchSettings) -> dict[str, Any]:
-    cfg = settings.slinvit
     return {
-        "n": cfg.n_samples,
-        "temperature": cfg.temperature,
-        "horizon": cfg.horizon,
-        "stop_when": "first_result" if cfg.stop_when == "first_result" else "submit",
-        "repeat_means_submit": cfg.repeat_means_submit,
+        **vote_recorded_config(settings.slinvit),
         "max_llm_calls": settings.max_llm_calls,
         "max_tokens": settings.max_tokens,
         "max_seconds": settings.max_seconds,
-        "seed": cfg.seed,
     }
 
 
