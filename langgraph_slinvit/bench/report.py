@@ -318,12 +318,13 @@ def _vote_lines(runs: Sequence[Run], conditions: Sequence[str] = ()) -> list[str
     """Each SLINVIT run without the gold answer against the ``vote`` runs of the same model,
     n and temperature made under the same ``conditions``, on the tasks both ran: success, LLM
     calls and seconds per task, wins / losses and the exact sign test; the SLINVIT runs that
-    no vote run matches are named."""
+    no vote run matches are counted by their n and temperature."""
     mine = [r for r in runs if r.method == "slinvit" and not r.oracle]
     votes = [r for r in runs if r.method == "vote" and not r.oracle]
     if not mine:
         return []
-    table, unmatched = [], []
+    table: list[str] = []
+    unmatched: dict[str, int] = {}  # "n=.., temperature .." -> SLINVIT runs without a vote run
     for a in mine:
         key = _samples_and_temperature(a)
         rows = [
@@ -338,7 +339,7 @@ def _vote_lines(runs: Sequence[Run], conditions: Sequence[str] = ()) -> list[str
         table += rows
         if not rows:
             shown = f"n={key[0]}, temperature {key[1]:g}" if key else "n and temperature unknown"
-            unmatched.append(f"{a.label} ({shown})")
+            unmatched[shown] = unmatched.get(shown, 0) + 1
     lines = []
     if table:
         lines += [
@@ -353,8 +354,11 @@ def _vote_lines(runs: Sequence[Run], conditions: Sequence[str] = ()) -> list[str
             "",
         ]
     if unmatched:
+        named = [f"{k} ({v} run{'s' if v > 1 else ''})" for k, v in unmatched.items()]
         lines += [
-            "No `vote` run of the same model, n and temperature for: " + "; ".join(unmatched) + ".",
+            "No `vote` run of the same model, n and temperature for the SLINVIT runs at "
+            + "; ".join(named)
+            + ".",
             "",
         ]
     return lines

@@ -248,8 +248,10 @@ def test_report_pairs_each_slinvit_run_with_the_vote_run_of_its_n_and_temperatur
     other = {"k": 3, "samples": 0, "temperature": 0.8, "oracle": False}
     rows += [_result(i, "slinvit", "s0", other) for i in range(6)]
     text = render_markdown(rows)
-    assert "No `vote` run of the same model, n and temperature for: slinvit" in text
-    assert "(n=4, temperature 0.8)." in text
+    assert (
+        "No `vote` run of the same model, n and temperature for the SLINVIT runs at "
+        "n=4, temperature 0.8 (1 run)." in text
+    )
     only_slinvit = render_markdown([r for r in rows if r.method == "slinvit"])
     assert only_slinvit.count("No `vote` run") == 1
     assert "No `vote` run" not in render_markdown([r for r in rows if r.method == "vote"])
