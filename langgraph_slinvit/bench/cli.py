@@ -2,6 +2,7 @@
 
     slinvit bench --suite intercode-sql --method single --limit 40
     slinvit bench --suite intercode-sql --method slinvit --limit 40 --oracle --json
+    slinvit bench --suite intercode-sql --method vote --preset sql --limit 60
     slinvit bench report --out docs/results.md --plot docs/results.png
 
 Every method gets the same model, the same prompt context and the same budget of LLM calls per

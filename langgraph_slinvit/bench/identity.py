@@ -24,7 +24,15 @@ from typing import Any
 
 from langgraph_slinvit.config import SlinvitConfig
 
-__all__ = ["ADDED_LATER", "NOT_RESULTS", "RECORDED", "SCHEMA_VERSION", "recorded_config"]
+__all__ = [
+    "ADDED_LATER",
+    "NOT_RESULTS",
+    "RECORDED",
+    "SCHEMA_VERSION",
+    "VOTE_RECORDED",
+    "recorded_config",
+    "vote_recorded_config",
+]
 
 SCHEMA_VERSION = 1
 
@@ -95,4 +103,26 @@ def recorded_config(config: SlinvitConfig) -> dict[str, Any]:
     for name, published in ADDED_LATER.items():
         if name in flat and flat[name] != published:
             recorded[name] = flat[name]
+    return recorded
+
+
+VOTE_RECORDED: dict[str, str] = {
+    "samples": "n",
+    "temperature": "temperature",
+    "horizon": "horizon",
+    "stop_when": "stop_when",
+    "repeat_means_submit": "repeat_means_submit",
+    "seed": "seed",
+}
+"""The SLINVIT settings the ``vote`` baseline reads, and the names its runs record them under
+(``n`` is :attr:`SlinvitConfig.n_samples`, the samples of one request, as SLINVIT's)."""
+
+
+def vote_recorded_config(config: SlinvitConfig) -> dict[str, Any]:
+    """What a ``vote`` run records of ``config``: n, temperature, horizon, the stop rule
+    (``first_result``, else ``submit``: the other rules need a value), the repeat rule, the
+    seed. The budgets and the prompt digest are added by the method."""
+    recorded = {name: getattr(config, field) for field, name in VOTE_RECORDED.items()}
+    recorded["n"] = config.n_samples
+    recorded["stop_when"] = "first_result" if config.stop_when == "first_result" else "submit"
     return recorded

@@ -5,7 +5,9 @@ per run (method, model, configuration); success with its 95% Wilson interval; SQ
 the tasks whose gold result is not empty and under the ORDER-BY-only reward rule; the mean LLM
 calls and tokens per task; success on the tasks every complete run ran (a paired comparison that
 partial runs do not shrink); then success by difficulty, and each SLINVIT run against the other
-runs on the tasks both ran (wins, losses and an exact sign test), oracle and non-oracle apart.
+runs on the tasks both ran (wins, losses and an exact sign test), oracle and non-oracle apart;
+and each SLINVIT run against the ``vote`` baseline of the same model, n and temperature (success,
+LLM calls and seconds per task, the sign test), or a line naming the runs no vote run matches.
 """
 
 from __future__ import annotations
@@ -173,7 +175,9 @@ def suite_section(suite: str, rows: Sequence[ResultRow], min_tasks: int = 0) -> 
                 cells.append(f"{wins}/{len(at)} ({_pct(wins / len(at))})" if at else "-")
             lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
-    lines += _paired_lines(runs, tuple(_suite_attribute(suite, "conditions", ())))
+    conditions = tuple(_suite_attribute(suite, "conditions", ()))
+    lines += _paired_lines(runs, conditions)
+    lines += _vote_lines(runs, conditions)
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
@@ -292,6 +296,95 @@ def _pair_row(a: Run, b: Run) -> str:
     return (
         f"| {a.label} | {b.label} | {len(common)} | {_pct(rate_a)} vs {_pct(rate_b)} | "
         f"{wins} / {losses} | {shown} |"
+    )
+
+
+def _samples_and_temperature(run: Run) -> tuple[int, float] | None:
+    """The n and temperature of a SLINVIT or vote run's proposal requests (None: unknown)."""
+    settings = run.rows[0].config.get("method") or {}
+    if run.method == "vote":
+        n = settings.get("n")
+    elif "samples" in settings:
+        n = settings["samples"] or max(int(settings.get("k", 1)), 4)  # SlinvitConfig.n_samples
+    else:
+        return None
+    temperature = settings.get("temperature")
+    if n is None or temperature is None:
+        return None
+    return int(n), float(temperature)
+
+
+def _vote_lines(runs: Sequence[Run], conditions: Sequence[str] = ()) -> list[str]:
+    """Each SLINVIT run without the gold answer against the ``vote`` runs of the same model,
+    n and temperature made under the same ``conditions``, on the tasks both ran: success, LLM
+    calls and seconds per task, wins / losses and the exact sign test; the SLINVIT runs that
+    no vote run matches are counted by their n and temperature."""
+    mine = [r for r in runs if r.method == "slinvit" and not r.oracle]
+    votes = [r for r in runs if r.method == "vote" and not r.oracle]
+    if not mine:
+        return []
+    table: list[str] = []
+    unmatched: dict[str, int] = {}  # "n=.., temperature .." -> SLINVIT runs without a vote run
+    for a in mine:
+        key = _samples_and_temperature(a)
+        rows = [
+            _vote_row(a, b, key)
+            for b in votes
+            if key is not None
+            and b.model == a.model
+            and _samples_and_temperature(b) == key
+            and _conditions(a, conditions) == _conditions(b, conditions)
+        ]
+        rows = [row for row in rows if row]
+        table += rows
+        if not rows:
+            shown = f"n={key[0]}, temperature {key[1]:g}" if key else "n and temperature unknown"
+            unmatched[shown] = unmatched.get(shown, 0) + 1
+    lines = []
+    if table:
+        lines += [
+            "SLINVIT against `vote` (the same n samples at the same temperature, each run in a "
+            "fork, the largest group of equal results acts), on the tasks both ran (exact "
+            "two-sided sign test on the tasks only one of the two solves):",
+            "",
+            "| SLINVIT run | vote run | n, temperature | tasks | success | LLM calls / task | "
+            "seconds / task | wins / losses | sign test p |",
+            "|---|---|---|---|---|---|---|---|---|",
+            *table,
+            "",
+        ]
+    if unmatched:
+        named = [f"{k} ({v} run{'s' if v > 1 else ''})" for k, v in unmatched.items()]
+        lines += [
+            "No `vote` run of the same model, n and temperature for the SLINVIT runs at "
+            + "; ".join(named)
+            + ".",
+            "",
+        ]
+    return lines
+
+
+def _vote_row(a: Run, b: Run, key: tuple[int, float] | None) -> str:
+    mine = {r.task_id: r for r in a.rows}
+    theirs = {r.task_id: r for r in b.rows}
+    common = sorted(mine.keys() & theirs.keys())
+    if not common or key is None:
+        return ""
+    wins = sum(1 for t in common if mine[t].success and not theirs[t].success)
+    losses = sum(1 for t in common if theirs[t].success and not mine[t].success)
+    p = sign_test_p(wins, losses)
+
+    def mean(rows: dict[str, ResultRow], field: str) -> float:
+        return sum(getattr(rows[t], field) for t in common) / len(common)
+
+    rate_a = sum(mine[t].success for t in common) / len(common)
+    rate_b = sum(theirs[t].success for t in common) / len(common)
+    return (
+        f"| {a.label} | {b.label} | {key[0]}, {key[1]:g} | {len(common)} | "
+        f"{_pct(rate_a)} vs {_pct(rate_b)} | "
+        f"{mean(mine, 'llm_calls'):.1f} vs {mean(theirs, 'llm_calls'):.1f} | "
+        f"{mean(mine, 'seconds'):.1f} vs {mean(theirs, 'seconds'):.1f} | "
+        f"{wins} / {losses} | {'<0.001' if p < 0.001 else f'{p:.3f}'} |"
     )
 
 

@@ -22,6 +22,7 @@ from langgraph_slinvit.bench.runner import run_bench, select_tasks
 from langgraph_slinvit.bench.suites.sql import SqlSuite
 from langgraph_slinvit.bench.task_envs.spider_sqlite import build_spider_sqlite
 from langgraph_slinvit.config import SlinvitConfig
+from langgraph_slinvit.presets import preset
 from langgraph_slinvit.testing import ScriptedChatModel
 
 RIGHT_TASK, WRONG_TASK = 3, 8
@@ -307,3 +308,41 @@ def test_slinvit_is_scored_on_the_result_it_answers_with(
     first, second = row.details["method"]["step_values"]  # kept for analysing stops later
     assert first > second
     assert row.success is success
+
+
+def test_vote_answers_with_the_largest_group_of_equal_results_in_one_request(
+    suite: SqlSuite, tmp_path: Path
+) -> None:
+    # 8 samples at the SQL preset's settings: three fail alike (the largest group, but failed
+    # groups come last), the wrong query twice, and three queries with the gold rows (the gold
+    # query twice and an equivalent one first): the equivalent query runs for real
+    gold = suite.tasks()[RIGHT_TASK].raw.gold.rstrip(";")
+    same_rows = f"SELECT * FROM ({gold}) AS t"
+    broken = "SELECT no_such_column FROM no_such_table"
+    queries = (broken, broken, broken, WRONG_SQL, same_rows, gold, WRONG_SQL, gold)
+    model = ScriptedChatModel(script=[[f"```sql\n{q}\n```" for q in queries]], calls=[])
+    tasks = select_tasks(suite.tasks(), indices=[RIGHT_TASK])
+    with ResultsDB(tmp_path / "results.sqlite") as db:
+        summary = run_bench(
+            suite,
+            "vote",
+            BenchSettings(slinvit=preset("sql")),
+            lambda t: model,
+            "scripted",
+            db,
+            tasks,
+            show_progress=False,
+        )
+        (row,) = db.rows()
+    assert summary["success_rate"] == 1.0 and not row.oracle and row.error is None
+    assert row.actions == [same_rows] and row.llm_calls == 1 and len(model.calls) == 1
+    assert model.calls[0]["n"] == 8 and model.calls[0]["kwargs"]["temperature"] == 0.6
+    assert row.env_steps == 1 and row.rollout_steps == 4  # each distinct query once, in a fork
+    (step,) = row.details["method"]["votes"]
+    assert [(size, failed) for _, size, failed in step["groups"]] == [
+        (3, True),
+        (2, False),
+        (3, False),
+    ]
+    assert row.details["method"]["stop_reason"] == "first_result"
+    assert row.config["method"]["n"] == 8 and row.config["method"]["temperature"] == 0.6

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from langgraph_slinvit.bench.methods import lats, react, single, slinvit, try_again
+from langgraph_slinvit.bench.methods import lats, react, single, slinvit, try_again, vote
 
-METHODS: dict[str, ModuleType] = {m.NAME: m for m in (slinvit, react, try_again, lats, single)}
+METHODS: dict[str, ModuleType] = {
+    m.NAME: m for m in (slinvit, react, try_again, lats, single, vote)
+}
 
 
 def get_method(name: str) -> ModuleType:
