@@ -44,7 +44,7 @@ from langgraph_slinvit.bench.methods.common import (
     run_real,
 )
 from langgraph_slinvit.budget import BudgetExhausted
-from langgraph_slinvit.envs.base import Environment, Observation, legal_actions_of
+from langgraph_slinvit.envs.base import Environment, Observation, legal_actions_of, syntax_of
 from langgraph_slinvit.prompts import SUBMIT
 from langgraph_slinvit.prompts import SYSTEM as PROPOSAL_SYSTEM
 from langgraph_slinvit.proposal import action_of, is_failure, normalize
@@ -96,7 +96,7 @@ def vote_step(
     results: dict[str, Observation] = {}
     groups: dict[tuple[str, str], Group] = {}
     for i, text in enumerate(texts):
-        action = action_of(text, env.language, choices)
+        action = action_of(text, syntax_of(env), choices)
         if action is None or (choices is not None and action not in choices):
             continue  # no usable action (with a finite set: no legal one, no SUBMIT)
         key = normalize(action)
