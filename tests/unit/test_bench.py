@@ -27,6 +27,7 @@ from langgraph_slinvit.config import SlinvitConfig
 from langgraph_slinvit.envs.base import Observation
 from langgraph_slinvit.policy import REPLY_TOKENS
 from langgraph_slinvit.testing import ScriptedChatModel
+from tests.unit.result_rows import result_row
 
 # -- statistics, sampling, hashing ----------------------------------------------------------
 
@@ -118,28 +119,7 @@ def test_the_sql_questions_preset_is_the_published_target_configuration() -> Non
 
 
 def _row(task: str, method: str = "single", **kw: Any) -> ResultRow:
-    fields: dict[str, Any] = dict(
-        suite="intercode-sql",
-        method=method,
-        model="m",
-        config_hash="h",
-        task_id=task,
-        task_index=int(task[1:]),
-        difficulty="easy",
-        oracle=False,
-        success=True,
-        reward=1.0,
-        gold_empty=False,
-        llm_calls=1,
-        prompt_tokens=10,
-        completion_tokens=5,
-        env_steps=1,
-        rollout_steps=0,
-        seconds=0.1,
-        details={"success_order_by_only": True},
-    )
-    fields.update(kw)
-    return ResultRow(**fields)
+    return result_row(task, method, **{"details": {"success_order_by_only": True}, **kw})
 
 
 def test_results_round_trip_and_errors_are_retried(tmp_path: Path) -> None:

@@ -19,6 +19,7 @@ from langgraph_slinvit.config import SlinvitConfig
 from langgraph_slinvit.envs.base import Observation
 from langgraph_slinvit.presets import preset
 from langgraph_slinvit.testing import ScriptedChatModel
+from tests.unit.result_rows import result_row
 
 
 class TableEnv:
@@ -203,28 +204,10 @@ def test_blocksworld_vote_follows_the_majority_move_to_the_goal(tmp_path: Path) 
 
 
 def _result(task: int, method: str, chash: str, method_config: dict, **kw) -> ResultRow:
-    fields = dict(
-        suite="intercode-sql",
-        method=method,
-        model="m",
-        config_hash=chash,
-        task_id=f"t{task:03d}",
-        task_index=task,
-        difficulty="easy",
-        oracle=False,
-        success=True,
-        reward=1.0,
-        gold_empty=False,
-        llm_calls=1,
-        prompt_tokens=10,
-        completion_tokens=5,
-        env_steps=1,
-        rollout_steps=0,
-        seconds=1.0,
-        config={"method": method_config, "suite": {"backend": "sqlite"}},
+    config = {"method": method_config, "suite": {"backend": "sqlite"}}
+    return result_row(
+        f"t{task:03d}", method, **{"config_hash": chash, "seconds": 1.0, "config": config, **kw}
     )
-    fields.update(kw)
-    return ResultRow(**fields)
 
 
 def test_report_pairs_each_slinvit_run_with_the_vote_run_of_its_n_and_temperature() -> None:
