@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from langgraph_slinvit.records import BudgetRecord
@@ -56,16 +58,36 @@ class Budget:
     rollouts: int = 1_000_000
     spent: dict = field(default_factory=empty_usage)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _held: int = field(default=0, repr=False)
+    """LLM calls checked and under way (see :meth:`holding_calls`)."""
 
     def check_call(self, calls: int = 1) -> None:
-        """Raise if ``calls`` more LLM calls are not allowed."""
+        """Raise if ``calls`` more LLM calls are not allowed (calls under way count)."""
         with self._lock:
-            if self.spent["llm_calls"] + calls > self.llm_calls:
-                raise BudgetExhausted("max_llm_calls")
-            if self.spent["prompt_tokens"] + self.spent["completion_tokens"] >= self.tokens:
-                raise BudgetExhausted("max_tokens")
+            self._check_call_locked(calls)
         if time.time() >= self.deadline:
             raise BudgetExhausted("max_seconds")
+
+    @contextmanager
+    def holding_calls(self, calls: int = 1) -> Iterator[None]:
+        """Check that ``calls`` more LLM calls are allowed and hold them while the block runs,
+        so that work in other threads cannot spend them meanwhile (record them inside)."""
+        with self._lock:
+            self._check_call_locked(calls)
+            self._held += calls
+        try:
+            if time.time() >= self.deadline:
+                raise BudgetExhausted("max_seconds")
+            yield
+        finally:
+            with self._lock:
+                self._held -= calls
+
+    def _check_call_locked(self, calls: int) -> None:
+        if self.spent["llm_calls"] + self._held + calls > self.llm_calls:
+            raise BudgetExhausted("max_llm_calls")
+        if self.spent["prompt_tokens"] + self.spent["completion_tokens"] >= self.tokens:
+            raise BudgetExhausted("max_tokens")
 
     def check_rollout(self) -> None:
         with self._lock:
@@ -86,7 +108,7 @@ class Budget:
         with self._lock:
             used = self.spent["prompt_tokens"] + self.spent["completion_tokens"]
             left = (
-                max(0, self.llm_calls - self.spent["llm_calls"]),
+                max(0, self.llm_calls - self.spent["llm_calls"] - self._held),
                 max(0, self.tokens - used),
                 max(0, self.rollouts - self.spent["rollouts"]),
             )

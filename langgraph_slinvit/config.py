@@ -118,6 +118,10 @@ class SlinvitConfig:
     """Retries of a model request after a transient endpoint error (connection, timeout, 5xx)."""
     retry_backoff: float = _setting(1.0, "runtime", 0)
     """Seconds before the first retry; doubled each time (at most 30)."""
+    rollout_workers: int = _setting(1, "runtime", 1)
+    """Rollouts of one leaf that run at the same time, in threads, each in its own fork, for an
+    environment that allows it (``parallel_forks()``): with a model server of S parallel slots,
+    up to S keep it busy. 1 runs them one after another (the order a scripted model expects)."""
     seed: int | None = _setting(None, "runtime")
     """Seed passed to the model where it supports one."""
 

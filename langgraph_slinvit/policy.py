@@ -202,9 +202,8 @@ class Policy:
         model = self.model
         if n <= 1 or supports_n(model):
             return self._request(messages, n, temp, budget, max_tokens, config=config)
-        budget.check_call(n)
         config = _current(config)  # the pool's threads do not see the caller's context
-        with ThreadPoolExecutor(max_workers=min(n, MAX_CONCURRENCY)) as pool:
+        with budget.holding_calls(n), ThreadPoolExecutor(min(n, MAX_CONCURRENCY)) as pool:
             futures = [
                 pool.submit(
                     self._request,
@@ -248,8 +247,24 @@ class Policy:
         stream: bool = False,
         checked: bool = False,
     ) -> list[Sample]:
-        if not checked:
-            budget.check_call()
+        """One request; unless ``checked`` (the caller holds the call), the call is held in
+        ``budget`` while it runs."""
+        if checked:
+            return self._send(messages, n, temperature, budget, max_tokens, extra, config, stream)
+        with budget.holding_calls():
+            return self._send(messages, n, temperature, budget, max_tokens, extra, config, stream)
+
+    def _send(
+        self,
+        messages: Sequence[BaseMessage],
+        n: int,
+        temperature: float,
+        budget: Budget,
+        max_tokens: int | None,
+        extra: dict[str, Any] | None,
+        config: RunnableConfig | None,
+        stream: bool,
+    ) -> list[Sample]:
         resolved = self._resolved()
         model = resolved.model
         kwargs: dict[str, Any] = {

@@ -14,13 +14,21 @@ simulated action runs in a fork; the real environment is only read (forked) here
 
 from __future__ import annotations
 
+import contextvars
 import math
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from langgraph_slinvit.budget import Budget, BudgetExhausted
 from langgraph_slinvit.config import SlinvitConfig
-from langgraph_slinvit.envs.base import Environment, Observation, legal_actions_of, syntax_of
+from langgraph_slinvit.envs.base import (
+    Environment,
+    Observation,
+    legal_actions_of,
+    parallel_forks_of,
+    syntax_of,
+)
 from langgraph_slinvit.policy import Policy
 from langgraph_slinvit.prompts import SUBMIT, proposal_messages
 from langgraph_slinvit.proposal import Candidate, action_of, is_failure, normalize, propose
@@ -196,12 +204,14 @@ def rollout_values(
 
     The first action of all M rollouts comes from one request with n=M samples. A rollout ends
     on ``SUBMIT``, an unusable reply, or after ``steps_left`` actions; its value is the terminal
-    value of its last observation. Returns the rollouts and the budget that stopped them, if any.
+    value of its last observation. With ``rollout_workers`` > 1 and an environment whose forks
+    may run at once (``parallel_forks()``), that many rollouts run at a time, in threads (the
+    forks are made one after another first); the records keep the samples' order either way.
+    Returns the rollouts and the budget that stopped them, if any.
     """
     syntax = syntax_of(leaf_env)
     if config.rollouts == 0 or steps_left <= 0 or is_terminal(trajectory):
         return [_value_of(leaf_env, state, trajectory, hooks)], None
-    results: list[RolloutRecord] = []
     stopped: str | None = None
     try:
         budget.check_rollout()
@@ -212,45 +222,92 @@ def rollout_values(
         )
     except BudgetExhausted as exc:
         firsts, stopped = [], exc.reason
-    for sample in firsts:
+
+    def one(env: Environment, first: str) -> tuple[RolloutRecord, str | None]:
         try:
-            budget.check_rollout()
-        except BudgetExhausted as exc:
-            stopped = exc.reason
-            break
-        env = leaf_env.fork()
-        try:
-            rollout: list[ActionStep] = list(trajectory)
-            choices = legal_actions_of(env)
-            action = action_of(sample.text, syntax, choices)
-            for t in range(steps_left):
-                if action is None or action == SUBMIT:
-                    break
-                if choices is None and _repeats(action, rollout, config):
-                    break
-                obs = env.step(action)
-                budget.record(rollout_steps=1)
-                rollout.append({"action": action, "observation": obs.to_dict()})
-                if t + 1 == steps_left or obs.terminal:
-                    break
-                try:
-                    reply = policy.sample(
-                        proposal_messages(state.task, state.context, rollout, syntax), 1, budget
-                    )
-                except BudgetExhausted as exc:
-                    stopped = exc.reason
-                    break
-                choices = legal_actions_of(env)
-                action = action_of(reply[0].text, syntax, choices) if reply else None
-            results.append(_value_of(env, state, rollout, hooks))
-            budget.record(rollouts=1)
+            return roll_out(
+                env, policy, state, trajectory, first, steps_left, config, budget, hooks
+            )
         finally:
             env.close()
-        if stopped:
-            break
+
+    results: list[RolloutRecord] = []
+    workers = min(config.rollout_workers, len(firsts))
+    if workers > 1 and parallel_forks_of(leaf_env):
+        forks: list[Environment] = []
+        try:
+            for _ in firsts:
+                budget.check_rollout()
+                forks.append(leaf_env.fork())
+        except BudgetExhausted as exc:
+            stopped = exc.reason
+        with ThreadPoolExecutor(workers, thread_name_prefix="slinvit-rollout") as pool:
+            # each rollout in a copy of this context: the run's config (callbacks, tracing)
+            # reaches the model calls made in the threads
+            futures = [
+                pool.submit(contextvars.copy_context().run, one, env, sample.text)
+                for env, sample in zip(forks, firsts, strict=False)
+            ]
+            outcomes = [f.result() for f in futures]
+        results = [record for record, _ in outcomes]
+        stopped = stopped or next((why for _, why in outcomes if why), None)
+    else:
+        for sample in firsts:
+            try:
+                budget.check_rollout()
+            except BudgetExhausted as exc:
+                stopped = exc.reason
+                break
+            record, stopped = one(leaf_env.fork(), sample.text)
+            results.append(record)
+            if stopped:
+                break
     if not results:  # no rollout ran: fall back to the leaf's own value
         results.append(_value_of(leaf_env, state, trajectory, hooks))
     return results, stopped
+
+
+def roll_out(
+    env: Environment,
+    policy: Policy,
+    state: SearchState,
+    trajectory: Sequence[ActionStep],
+    first: str,
+    steps_left: int,
+    config: SlinvitConfig,
+    budget: Budget,
+    hooks: Hooks,
+) -> tuple[RolloutRecord, str | None]:
+    """One rollout in the fork ``env`` (at the end of ``trajectory``), starting from the reply
+    ``first``: the policy acts until SUBMIT, an unusable or repeated action, a terminal state or
+    ``steps_left`` actions. Returns its record and the budget that stopped it, if any."""
+    syntax = syntax_of(env)
+    stopped: str | None = None
+    rollout: list[ActionStep] = list(trajectory)
+    choices = legal_actions_of(env)
+    action = action_of(first, syntax, choices)
+    for t in range(steps_left):
+        if action is None or action == SUBMIT:
+            break
+        if choices is None and _repeats(action, rollout, config):
+            break
+        obs = env.step(action)
+        budget.record(rollout_steps=1)
+        rollout.append({"action": action, "observation": obs.to_dict()})
+        if t + 1 == steps_left or obs.terminal:
+            break
+        try:
+            reply = policy.sample(
+                proposal_messages(state.task, state.context, rollout, syntax), 1, budget
+            )
+        except BudgetExhausted as exc:
+            stopped = exc.reason
+            break
+        choices = legal_actions_of(env)
+        action = action_of(reply[0].text, syntax, choices) if reply else None
+    record = _value_of(env, state, rollout, hooks)
+    budget.record(rollouts=1)
+    return record, stopped
 
 
 def evaluate_path(

@@ -11,6 +11,7 @@ from langgraph_slinvit.envs.base import (
     default_settings_of,
     legal_actions_of,
     needs_approval_of,
+    parallel_forks_of,
     syntax_of,
 )
 from langgraph_slinvit.envs.shell import (
@@ -37,6 +38,7 @@ __all__ = [
     "default_settings_of",
     "legal_actions_of",
     "needs_approval_of",
+    "parallel_forks_of",
     "syntax_of",
     "unsandboxed",
 ]

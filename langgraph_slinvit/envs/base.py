@@ -29,6 +29,9 @@ without it, so a custom environment gets the same treatment as the built-in ones
   the legal actions with P_LLM 0, as the reference code ranks all legal actions;
 * ``needs_approval(action) -> bool`` (:func:`needs_approval_of`, default False): whether a real
   action changes data and so waits for the user's approval (``approve_writes``);
+* ``parallel_forks() -> bool`` (:func:`parallel_forks_of`, default False): whether several
+  forks of the current state may be stepped at the same time, in threads (each fork is its own
+  copy); with ``rollout_workers`` > 1 a leaf's rollouts then run at once;
 * ``default_settings()``, a classmethod (:func:`default_settings_of`, default None: the agent then
   uses ``SlinvitConfig()``): the settings the environment measured best with.
 """
@@ -249,6 +252,14 @@ def needs_approval_of(env: Any, action: str) -> bool:
     ``needs_approval(action)``; an environment without it never asks)."""
     check = getattr(env, "needs_approval", None)
     return bool(check(action)) if callable(check) else False
+
+
+def parallel_forks_of(env: Any) -> bool:
+    """Whether several forks of the environment's current state may run at the same time, in
+    threads (its optional ``parallel_forks()``; default False: rollouts then run one after
+    another)."""
+    own = getattr(env, "parallel_forks", None)
+    return bool(own()) if callable(own) else False
 
 
 def default_settings_of(env: Any) -> SlinvitConfig | None:

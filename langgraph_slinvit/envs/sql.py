@@ -615,6 +615,12 @@ class SQLEnvironment:
         finally:
             probe.close()
 
+    def parallel_forks(self) -> bool:
+        """Whether forks of this state may run at once: yes for SQLite (each fork is its own
+        in-memory copy) and for a server database's real environment (each fork its own
+        transaction); no for a server fork, whose forks share its connection under savepoints."""
+        return self._sqlite is not None or not self.is_fork
+
     def fork(self, *, read_only: bool | None = None) -> SQLEnvironment:
         """An isolated copy: in-memory for SQLite, a never-committed transaction on servers.
 

@@ -243,6 +243,10 @@ class BlocksWorldEnvironment:
             },
         )
 
+    def parallel_forks(self) -> bool:
+        """Forks may run at once: each holds its own state and plan."""
+        return True
+
     def fork(self) -> BlocksWorldEnvironment:
         """A copy of the current state and plan (states are immutable: this is cheap)."""
         clone = object.__new__(BlocksWorldEnvironment)
