@@ -4,8 +4,9 @@
     python tools/bench_overhead.py --real     # also one decision with the embedded local model
 
 * SQLite fork: in-memory copy (backup API) of the largest Spider database.
-* Workdir fork: copy of a working directory of a few hundred files (and the sandboxed shell's
-  first command, which starts bubblewrap).
+* Workdir fork: copy of a working directory of a few hundred files, then the fork's first
+  command, with the sandboxed shell started by the fork (bubblewrap) or pre-started
+  (``prestarted_forks``); the same for an InterCode-Bash task's file system.
 * Overhead per decision: a full SLINVIT decision (propose, k branches, M rollouts, score,
   select, act) with an instant scripted model: everything that is not the model.
 """
@@ -20,7 +21,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from langgraph_slinvit import SlinvitConfig, create_slinvit_agent
+from langgraph_slinvit.bench.task_envs.bash import BashTaskEnvironment
 from langgraph_slinvit.bench.task_envs.spider_sqlite import build_spider_sqlite
+from langgraph_slinvit.bench.tasks import load_bash_tasks
 from langgraph_slinvit.demo import DEMO_QUESTION, demo_database
 from langgraph_slinvit.envs import ShellEnvironment, SQLEnvironment
 from langgraph_slinvit.testing import ScriptedChatModel
@@ -63,25 +66,41 @@ def sqlite_fork() -> None:
     report(f"SQLite fork ({name}, {size:.0f} KiB)", ms, "target < 5 ms")
 
 
-def workdir_fork(files: int = 300) -> None:
+def fork_ready(env: ShellEnvironment | BashTaskEnvironment, label: str, repeat: int) -> None:
+    """A fork until its first command has run (copy, and the sandbox start unless pre-started);
+    forks come 0.5 s apart, as between a decision's model calls, and are closed at once."""
+
+    def fork_and_run() -> None:
+        fork = env.fork()
+        fork.step("true")
+        fork.close()
+
+    fork_and_run()  # the first fork starts the pool
+    ms = []
+    for _ in range(repeat):
+        time.sleep(0.5)
+        ms += timed(fork_and_run, 1)
+    report(label, ms, "target < 50 ms")
+
+
+def workdir_fork(files: int = 300, repeat: int = 20) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "work"
         for i in range(files):
             sub = root / f"dir{i % 10}"
             sub.mkdir(parents=True, exist_ok=True)
             (sub / f"file{i}.txt").write_text(f"line {i}\n" * 20)
+        with ShellEnvironment(root, prestarted_forks=0) as env:
+            ms = timed(lambda: env.fork().close(), repeat)
+            report(f"workdir fork ({files} files): copy only", ms)
+            fork_ready(env, "  + first command, shell started by the fork", repeat)
         with ShellEnvironment(root) as env:
-            forks = []
-
-            def fork() -> None:
-                forks.append(env.fork())
-
-            ms = timed(fork, 20)
-            report(f"workdir fork ({files} files, copy)", ms, "target < 50 ms")
-            first = timed(lambda: forks.pop().step("true"), 10)
-            report("forked shell: first command (bwrap start)", first)
-            for f in forks:
-                f.close()
+            fork_ready(env, "  + first command, pre-started shell", repeat)
+    task = load_bash_tasks()[0]
+    with BashTaskEnvironment(task, prestarted_forks=0) as env:
+        fork_ready(env, f"InterCode-Bash fork (fs{task.fs}), shell started by the fork", repeat)
+    with BashTaskEnvironment(task) as env:
+        fork_ready(env, f"InterCode-Bash fork (fs{task.fs}), pre-started shell", repeat)
 
 
 def instant_model() -> ScriptedChatModel:

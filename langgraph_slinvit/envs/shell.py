@@ -39,6 +39,7 @@ from langgraph_slinvit.envs.sandbox import BwrapSandbox, NoSandbox, Sandbox
 
 if TYPE_CHECKING:
     from langgraph_slinvit.config import SlinvitConfig
+    from langgraph_slinvit.envs.shell_pool import ReadyShell, ShellPool
 
 
 class ShellEnvironmentError(RuntimeError):
@@ -73,6 +74,9 @@ class ShellEnvironment:
         max_chars: characters of output shown to the LLM per command.
         sandbox: how bash is isolated; default bubblewrap (:mod:`langgraph_slinvit.envs.sandbox`).
             ``unsandboxed()`` opts out explicitly.
+        prestarted_forks: sandboxed shells kept started for forks (:class:`ShellPool`), from
+            the first ``fork()`` on, so that a fork only copies files; 0 starts each fork's shell
+            when it runs its first command. Unsandboxed forks always start their own.
     """
 
     language = "bash"
@@ -85,6 +89,7 @@ class ShellEnvironment:
         timeout: float = 10.0,
         max_chars: int = 1000,
         sandbox: Sandbox | None = None,
+        prestarted_forks: int = 4,
     ) -> None:
         root = Path(workdir).expanduser()
         if not root.is_dir():
@@ -100,6 +105,10 @@ class ShellEnvironment:
         self._child: pexpect.spawn | None = None
         self._nonce = secrets.token_hex(6)
         self._tree: str | None = None  # digest of the files after the last command
+        self._enter: str | None = None  # directory a pre-started shell enters first
+        self.prestarted_forks = prestarted_forks
+        self._pool: ShellPool | None = None
+        self._owns_pool = False
 
     # -- session management ------------------------------------------------------------------
     @property
@@ -109,37 +118,11 @@ class ShellEnvironment:
     def _start(self) -> pexpect.spawn:
         mount_at = self.workdir if self._isolated else None
         argv = self.sandbox.argv(self._host_root, mount_at=mount_at)
-        try:
-            child = pexpect.spawn(
-                argv[0],
-                argv[1:],
-                encoding="utf-8",
-                codec_errors="replace",
-                echo=False,
-                timeout=self.timeout,
-                dimensions=(50, 200),
-                cwd=str(self._host_root),
-                env=None if self._isolated else _clean_env(self._host_root),
-            )
-        except pexpect.ExceptionPexpect as exc:
-            raise ShellEnvironmentError(f"cannot start bash: {exc}") from exc
-        ready = f"__SLV_READY_{self._nonce}"
-        cwd = self._shell_path(self.cwd)
-        child.sendline(
-            "export PS1='' PS2='' PROMPT_COMMAND=''; unset HISTFILE; stty -echo 2>/dev/null; "
-            "__slv_out=$(mktemp 2>/dev/null || echo /tmp/.slv_out_$$); "
-            f"cd {_quote(str(cwd))} 2>/dev/null; echo {ready}"
+        env = None if self._isolated else _clean_env(self._host_root)
+        self._child = spawn_bash(
+            argv, self._host_root, self._shell_path(self.cwd), self._nonce, self.timeout, env
         )
-        try:
-            child.expect(re.escape(ready) + r"\r?\n", timeout=30)
-        except (pexpect.TIMEOUT, pexpect.EOF) as exc:
-            tail = str(child.before or "")[-500:]
-            child.close(force=True)
-            raise ShellEnvironmentError(
-                f"bash did not start ({' '.join(argv[:3])} ...): {tail}"
-            ) from exc
-        self._child = child
-        return child
+        return self._child
 
     def _shell_path(self, host_or_logical: Path) -> Path:
         """The path bash sees for a logical path under ``workdir``."""
@@ -159,13 +142,8 @@ class ShellEnvironment:
 
     def _kill_session(self) -> None:
         child, self._child = self._child, None
-        if child is None:
-            return
-        sid = child.pid
-        for pid in _session_members(sid):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-        child.close(force=True)
+        if child is not None:
+            kill_session(child)
 
     # -- the protocol -------------------------------------------------------------------------
     @classmethod
@@ -194,8 +172,11 @@ class ShellEnvironment:
         payload = base64.b64encode(command.encode()).decode()
         end = f"__SLV_END_{self._nonce}"
         limit = self.max_chars + 1
+        enter, self._enter = self._enter, None
+        prefix = f"cd {_quote(enter)} 2>/dev/null; " if enter else ""
         child.sendline(
-            f"eval \"$(printf '%s' '{payload}' | base64 -d)\" </dev/null >\"$__slv_out\" 2>&1; "
+            f"{prefix}eval \"$(printf '%s' '{payload}' | base64 -d)\" "
+            '</dev/null >"$__slv_out" 2>&1; '
             f'__slv_rc=$?; head -c {limit} "$__slv_out"; '
             f'printf \'\\n{end} %s %s %s\\n\' "$__slv_rc" "$(wc -c <"$__slv_out")" "$PWD"'
         )
@@ -256,30 +237,69 @@ class ShellEnvironment:
             return 0.0
         return 1.0 if obs.ok else 0.1
 
+    def parallel_forks(self) -> bool:
+        """Forks may run at once: each is its own copy of the files with its own session."""
+        return True
+
     def fork(self) -> ShellEnvironment:
-        """Copy the working directory to a temporary directory and run a new session there."""
+        """Copy the working directory to a temporary directory and run a new session there
+        (a pre-started one when ``prestarted_forks`` > 0 and the shell is sandboxed)."""
+        pool = self.fork_pool()  # first: forks of the clone share it
         clone = object.__new__(ShellEnvironment)
-        clone.workdir, clone.timeout, clone.max_chars = self.workdir, self.timeout, self.max_chars
-        clone.sandbox = self.sandbox
+        clone.__dict__.update(self.__dict__)
         clone.is_fork = True
-        clone.cwd = self.cwd
-        clone._tmp = tempfile.TemporaryDirectory(prefix="slinvit-fork-")
-        clone._host_root = Path(clone._tmp.name) / "work"
-        try:
-            copy_tree_nofollow(self._host_root, clone._host_root)
-        except BaseException:
-            clone._tmp.cleanup()
-            raise
-        clone._child = None
+        clone._child, clone._enter, clone._owns_pool = None, None, False
         clone._nonce = secrets.token_hex(6)
-        clone._tree = self._tree
+        if pool is None:
+            clone._tmp = tempfile.TemporaryDirectory(prefix="slinvit-fork-")
+            clone._host_root = Path(clone._tmp.name) / "work"
+            into_existing = False
+        else:
+            ready = pool.take()
+            clone._tmp, clone._host_root = ready.tmp, ready.host_root
+            clone.adopt(ready)
+            into_existing = True
+        try:
+            copy_tree_nofollow(self._host_root, clone._host_root, into_existing=into_existing)
+        except BaseException:
+            clone.close()
+            raise
         return clone
 
+    def adopt(self, ready: ReadyShell) -> None:
+        """Use the pre-started ``ready`` shell (whose directory holds this environment's files)
+        as the session; its first command enters :attr:`cwd` first."""
+        if self._child is not None:
+            raise ShellEnvironmentError("the environment already has a running shell")
+        self._child, self._nonce = ready.child, ready.nonce
+        self._enter = str(self._shell_path(self.cwd))
+
+    def fork_pool(self) -> ShellPool | None:
+        """The pre-started shells this environment's forks use (shared by forks of forks);
+        None when disabled or unsandboxed. Created, and its shells started, on first use."""
+        if self._pool is None and self._isolated and self.prestarted_forks > 0:
+            from langgraph_slinvit.envs.shell_pool import ShellPool
+
+            self._pool = ShellPool(
+                self.sandbox,
+                mount_at=self.workdir,
+                timeout=self.timeout,
+                size=self.prestarted_forks,
+                prefix="slinvit-fork-",
+            )
+            self._owns_pool = True
+        return self._pool
+
     def close(self) -> None:
+        """Kill the session, delete a fork's copy, and stop the pre-started shells this
+        environment created."""
         self._kill_session()
         if self._tmp is not None:
             self._tmp.cleanup()
             self._tmp = None
+        if self._owns_pool and self._pool is not None:
+            self._pool.close()
+            self._pool, self._owns_pool = None, False
 
     def __enter__(self) -> ShellEnvironment:
         return self
@@ -296,12 +316,17 @@ def _lstat(name: str, dir_fd: int) -> os.stat_result:
     return os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
 
 
-def copy_tree_nofollow(src: Path, dst: Path, *, fifos: bool = False) -> None:
+def copy_tree_nofollow(
+    src: Path, dst: Path, *, fifos: bool = False, into_existing: bool = False
+) -> None:
     """Copy the tree at ``src`` to the new directory ``dst`` without following any symlink.
 
     Every directory and file is opened relative to its parent's descriptor with ``O_NOFOLLOW``;
     modes and mtimes are kept (a symlink's own mtime too). Symlinks are copied as links; FIFOs
     are recreated when ``fifos`` is true, skipped otherwise; sockets and devices are skipped.
+    With ``into_existing``, ``dst`` is a directory that exists already (a pre-started sandbox's
+    mount points in it): directories present on both sides are merged and a symlink present on
+    both sides with the same target is kept; any other entry already there is an error.
     Raises :class:`ShellEnvironmentError` when an entry changes type while it is copied.
     """
     try:
@@ -309,24 +334,29 @@ def copy_tree_nofollow(src: Path, dst: Path, *, fifos: bool = False) -> None:
     except OSError as exc:
         raise ShellEnvironmentError(f"cannot open working directory {src}: {exc}") from exc
     try:
-        _copy_dir(fd, Path(dst), Path(src), fifos)
+        _copy_dir(fd, Path(dst), Path(src), fifos, into_existing)
     finally:
         os.close(fd)
 
 
-def _copy_dir(dir_fd: int, dst: Path, shown: Path, fifos: bool) -> None:
-    os.mkdir(dst, 0o700)
+def _copy_dir(dir_fd: int, dst: Path, shown: Path, fifos: bool, merge: bool = False) -> None:
+    if not merge:
+        os.mkdir(dst, 0o700)
     for name in sorted(os.listdir(dir_fd)):
         st = _lstat(name, dir_fd)
         target = dst / name
+        exists = merge and os.path.lexists(target)
         try:
+            if exists and not _mergeable(st, name, dir_fd, target):
+                raise ShellEnvironmentError(f"{target} exists already and differs from {shown}")
             if stat.S_ISLNK(st.st_mode):
-                os.symlink(os.readlink(name, dir_fd=dir_fd), target)
+                if not exists:
+                    os.symlink(os.readlink(name, dir_fd=dir_fd), target)
                 os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns), follow_symlinks=False)
             elif stat.S_ISDIR(st.st_mode):
                 sub = os.open(name, _DIR_FLAGS, dir_fd=dir_fd)
                 try:
-                    _copy_dir(sub, target, shown / name, fifos)
+                    _copy_dir(sub, target, shown / name, fifos, exists)
                 finally:
                     os.close(sub)
             elif stat.S_ISREG(st.st_mode):
@@ -348,6 +378,16 @@ def _copy_dir(dir_fd: int, dst: Path, shown: Path, fifos: bool) -> None:
     os.utime(dst, ns=(st.st_atime_ns, st.st_mtime_ns))
 
 
+def _mergeable(st: os.stat_result, name: str, dir_fd: int, target: Path) -> bool:
+    """Whether an entry already at ``target`` can stand for the source entry ``name``."""
+    have = os.lstat(target)
+    if stat.S_ISDIR(st.st_mode) and stat.S_ISDIR(have.st_mode):
+        return True
+    if stat.S_ISLNK(st.st_mode) and stat.S_ISLNK(have.st_mode):
+        return os.readlink(name, dir_fd=dir_fd) == os.readlink(target)
+    return False
+
+
 def _copy_file(name: str, dir_fd: int, target: Path) -> None:
     src = os.open(name, _FILE_FLAGS, dir_fd=dir_fd)
     try:
@@ -361,6 +401,65 @@ def _copy_file(name: str, dir_fd: int, target: Path) -> None:
         os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns))
     finally:
         os.close(src)
+
+
+def spawn_bash(
+    argv: list[str],
+    host_root: Path,
+    cwd: Path,
+    nonce: str,
+    timeout: float,
+    env: dict[str, str] | None = None,
+) -> pexpect.spawn:
+    """Start ``argv`` (a bash, sandboxed or not) on a private pty and wait until it is ready
+    in ``cwd``; output markers carry ``nonce``."""
+    try:
+        child = pexpect.spawn(
+            argv[0],
+            argv[1:],
+            encoding="utf-8",
+            codec_errors="replace",
+            echo=False,
+            timeout=timeout,
+            dimensions=(50, 200),
+            cwd=str(host_root),
+            env=env,
+        )
+    except pexpect.ExceptionPexpect as exc:
+        raise ShellEnvironmentError(f"cannot start bash: {exc}") from exc
+    # pexpect sleeps 50 ms before every send (for terminals that echo before they are set up):
+    # the pty starts without echo and every command waits for its end marker, so none is needed
+    child.delaybeforesend = None
+    ready = f"__SLV_READY_{nonce}"
+    child.sendline(
+        "export PS1='' PS2='' PROMPT_COMMAND=''; unset HISTFILE; stty -echo 2>/dev/null; "
+        "__slv_out=$(mktemp 2>/dev/null || echo /tmp/.slv_out_$$); "
+        f"cd {_quote(str(cwd))} 2>/dev/null; echo {ready}"
+    )
+    try:
+        child.expect(re.escape(ready) + r"\r?\n", timeout=30)
+    except (pexpect.TIMEOUT, pexpect.EOF) as exc:
+        tail = str(child.before or "")[-500:]
+        child.close(force=True)
+        shown = " ".join(argv[:3])
+        raise ShellEnvironmentError(f"bash did not start ({shown} ...): {tail}") from exc
+    return child
+
+
+def kill_session(child: pexpect.spawn) -> None:
+    """Kill every process of ``child``'s session and wait (2 s at most) until none is left
+    (a process forked meanwhile is killed too), then close it."""
+    give_up = time.monotonic() + 2.0
+    while (members := _session_members(child.pid)) and time.monotonic() < give_up:
+        for pid in members:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        time.sleep(0.002)
+    # already killed: skip the 100 ms that closing waits for a child to exit by itself (a child
+    # still alive after it gets pexpect's own terminate sequence, with its delays)
+    child.delayafterclose = 0
+    child.ptyproc.delayafterclose = 0
+    child.close(force=True)
 
 
 def _quote(text: str) -> str:

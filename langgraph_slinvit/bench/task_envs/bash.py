@@ -54,6 +54,7 @@ from langgraph_slinvit.bench.tasks import BashTask, resolve_data_dir
 from langgraph_slinvit.envs.base import SHELL_SYNTAX, Observation, truncate
 from langgraph_slinvit.envs.sandbox import BwrapSandbox, SandboxLimits
 from langgraph_slinvit.envs.shell import ShellEnvironment, copy_tree_nofollow
+from langgraph_slinvit.envs.shell_pool import ShellPool
 
 if TYPE_CHECKING:
     from langgraph_slinvit.config import SlinvitConfig
@@ -236,6 +237,9 @@ class BashTaskEnvironment:
         max_chars: characters of output shown to the LLM per command.
         output_limit: characters of output kept for the reward (``last_stdout``).
         sandbox: the sandbox (default: a :class:`TaskRootSandbox`; created once, shared by forks).
+        prestarted_forks: sandboxed shells kept started for forks
+            (:class:`~langgraph_slinvit.envs.shell_pool.ShellPool`, shared by forks of forks);
+            0 starts each fork's shell at its first command.
     """
 
     language = "bash"
@@ -250,8 +254,12 @@ class BashTaskEnvironment:
         max_chars: int = 1000,
         output_limit: int = 200_000,
         sandbox: TaskRootSandbox | None = None,
+        prestarted_forks: int = 4,
     ) -> None:
         self.task = task
+        self.prestarted_forks = prestarted_forks
+        self._pool: ShellPool | None = None
+        self._owns_pool = False
         self.timeout, self.max_chars, self.output_limit = timeout, max_chars, output_limit
         self.sandbox = sandbox if sandbox is not None else TaskRootSandbox()
         self.sandbox.check()
@@ -271,7 +279,11 @@ class BashTaskEnvironment:
 
     def _new_shell(self, cwd: str | Path) -> ShellEnvironment:
         shell = ShellEnvironment(
-            self.root, timeout=self.timeout, max_chars=self.output_limit, sandbox=self.sandbox
+            self.root,
+            timeout=self.timeout,
+            max_chars=self.output_limit,
+            sandbox=self.sandbox,
+            prestarted_forks=0,  # this environment forks itself, with its own pool
         )
         shell.cwd = Path(cwd)  # a path inside the sandbox (the host path means nothing there)
         return shell
@@ -330,27 +342,55 @@ class BashTaskEnvironment:
         """1 for a command that succeeded, 0.1 for a non-zero exit, 0 for a timeout or refusal."""
         return self._shell.feedback_value(obs)
 
+    def parallel_forks(self) -> bool:
+        """Forks may run at once: each is its own copy of the tree with its own session."""
+        return True
+
     def fork(self) -> BashTaskEnvironment:
         """Copy the tree (symlinks as links, FIFOs recreated, modes and mtimes kept, nothing
         followed: :func:`~langgraph_slinvit.envs.shell.copy_tree_nofollow`) and start a new
         session on the copy, mounted at the same paths and in the same directory; shell
         variables are not copied. Raises ``ShellEnvironmentError`` when an entry of the tree
         changes type while it is copied."""
+        pool = self.fork_pool()  # first: forks of the clone share it
         clone = object.__new__(BashTaskEnvironment)
         clone.__dict__.update(self.__dict__)
-        tmp = tempfile.TemporaryDirectory(prefix=f"slinvit-bash-fs{self.task.fs}-fork-")
-        clone._tmp = tmp
+        clone._owns_pool = False
         clone.commands = list(self.commands)
-        try:
+        ready = pool.take() if pool is not None else None
+        if ready is None:
+            tmp = tempfile.TemporaryDirectory(prefix=f"slinvit-bash-fs{self.task.fs}-fork-")
             clone.root = Path(tmp.name) / "root"
+        else:
+            tmp, clone.root = ready.tmp, ready.host_root
+        clone._tmp = tmp
+        try:
             # the library's no-follow copy: a background job that swaps a directory for a
             # symlink (to / or to a secret) while it is copied makes the fork fail instead
-            copy_tree_nofollow(self.root, clone.root, fifos=True)
+            copy_tree_nofollow(self.root, clone.root, fifos=True, into_existing=ready is not None)
             clone._shell = clone._new_shell(self.cwd)
+            if ready is not None:
+                clone._shell.adopt(ready)
         except BaseException:
+            if ready is not None:
+                ready.discard()
             tmp.cleanup()
             raise
         return clone
+
+    def fork_pool(self) -> ShellPool | None:
+        """The pre-started shells forks use; None when ``prestarted_forks`` is 0."""
+        if self._pool is None and self.prestarted_forks > 0:
+            self._pool = ShellPool(
+                self.sandbox,
+                mount_at=None,
+                timeout=self.timeout,
+                size=self.prestarted_forks,
+                prefix=f"slinvit-bash-fs{self.task.fs}-fork-",
+                dirname="root",
+            )
+            self._owns_pool = True
+        return self._pool
 
     def snapshot(self) -> dict[str, FileInfo]:
         """The current files of the task's tree (system mount points excluded)."""
@@ -361,11 +401,15 @@ class BashTaskEnvironment:
         return diff_snapshots(self.initial_snapshot, self.snapshot())
 
     def close(self) -> None:
-        """Kill the session and delete the episode's tree."""
+        """Kill the session, delete the episode's tree and stop the pre-started shells this
+        environment created."""
         self._shell.close()
         if self._tmp is not None:
             self._tmp.cleanup()
             self._tmp = None
+        if self._owns_pool and self._pool is not None:
+            self._pool.close()
+            self._pool, self._owns_pool = None, False
 
     def __enter__(self) -> BashTaskEnvironment:
         return self
