@@ -65,7 +65,12 @@ RECORDED: dict[str, Any] = {
 """Settings every schema-1 run records. A value other than the placeholder is what a run
 records when the library has dropped the setting (the behaviour its runs had)."""
 
-ADDED_LATER: dict[str, Any] = {"repair_failed": False, "verifier_weight": 0.0, "resample_failed": 0}
+ADDED_LATER: dict[str, Any] = {
+    "repair_failed": False,
+    "verifier_weight": 0.0,
+    "resample_failed": 0,
+    "rollout_workers": 1,  # batched requests on a server may not reproduce one-at-a-time ones
+}
 """Settings added after runs were published, with the value that reproduces those runs: left
 out of the recorded configuration at that value, so a published run keeps its hash (and its
 command still resumes it), and recorded only when set otherwise."""
