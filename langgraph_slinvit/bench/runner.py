@@ -72,15 +72,10 @@ def _fatal(exc: BaseException) -> bool:
     return isinstance(exc, ModelEndpointError) or is_transient(exc)
 
 
-def run_task(
-    suite: Suite, method_name: str, task: BenchTask, settings: BenchSettings, model: ModelCache
-) -> tuple[dict[str, Any], str | None]:
-    """Run one task; returns the row's fields and the error (None when it ran through)."""
-    method = get_method(method_name)
-    env = suite.make_env(task)
-    started = time.perf_counter()
-    fields: dict[str, Any] = {
-        "oracle": method.is_oracle(settings),
+def unrun_fields(oracle: bool) -> dict[str, Any]:
+    """A row's fields for a task that did not run through (nothing solved, nothing spent)."""
+    return {
+        "oracle": oracle,
         "success": False,
         "reward": 0.0,
         "gold_empty": None,
@@ -91,7 +86,18 @@ def run_task(
         "rollout_steps": 0.0,
         "actions": [],
         "details": {},
+        "seconds": 0.0,
     }
+
+
+def run_task(
+    suite: Suite, method_name: str, task: BenchTask, settings: BenchSettings, model: ModelCache
+) -> tuple[dict[str, Any], str | None]:
+    """Run one task; returns the row's fields and the error (None when it ran through)."""
+    method = get_method(method_name)
+    env = suite.make_env(task)
+    started = time.perf_counter()
+    fields = unrun_fields(method.is_oracle(settings))
     error = None
     try:
         job = Job(suite, task, env, env.describe(), settings, model)
