@@ -7,6 +7,7 @@ test's temporary folder, which the driver and the workers share.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -261,3 +262,37 @@ def test_a_rerun_resumes_and_writes_no_row_twice(
     assert sum(db.writes.values()) == 2 and len(rows) == 4
     assert {r.task_id: r.created_at for r in rows if r.task_id in before} == before
     assert nothing["success_rate"] == resumed["success_rate"] == 0.5
+
+
+def test_the_command_line_spreads_the_workers_over_two_endpoints(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from langgraph_slinvit import cli
+    from tests.integration import test_endpoint_faults as faults
+
+    _, tasks = bw_sample()
+    plans = {t.text: t.raw.gold_plan.strip() for t in tasks}
+
+    def whole_plan(body: dict) -> str:  # `single` asks for the whole plan in one reply
+        prompt = "\n".join(str(m.get("content", "")) for m in body.get("messages", []))
+        return "```text\n" + next(p for q, p in plans.items() if q in prompt) + "\n```"
+
+    monkeypatch.setattr(faults, "reply_for", whole_plan)
+    for name in ("OPENAI_BASE_URL", "OPENAI_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    first, second = faults.FakeEndpoint(lambda i: "ok"), faults.FakeEndpoint(lambda i: "ok")
+    try:
+        code = cli.main(
+            ["bench", "--suite", "blocksworld", "--method", "single",
+             "--tasks", ",".join(map(str, BW_TASKS)), "--results", str(tmp_path / "r.sqlite"),
+             "--ray", "--workers", "2", "--base-url", f"{first.url},{second.url}",
+             "--model", "fake", "--json"]
+        )  # fmt: skip
+    finally:
+        first.stop()
+        second.stop()
+    summary = json.loads(capsys.readouterr().out)
+    assert code == 0 and summary["n"] == 4 and summary["successes"] == 4
+    assert summary["model"] == "fake" and summary["errors"] == 0
+    assert len(first.requests) >= 1 and len(second.requests) >= 1  # one endpoint per worker
+    assert len(first.requests) + len(second.requests) == 4  # one request per task
