@@ -296,3 +296,19 @@ def test_the_command_line_spreads_the_workers_over_two_endpoints(
     assert summary["model"] == "fake" and summary["errors"] == 0
     assert len(first.requests) >= 1 and len(second.requests) >= 1  # one endpoint per worker
     assert len(first.requests) + len(second.requests) == 4  # one request per task
+
+
+def test_an_endpoint_that_is_down_stops_the_run_as_in_one_process(tmp_path: Path) -> None:
+    from langgraph_slinvit.policy import ModelEndpointError
+
+    spec, tasks = bw_sample()
+    down = ScriptedChatModel(error=ModelEndpointError("endpoint http://gone/v1 is down"), calls=[])
+    for runner in ("one process", "ray"):
+        with ResultsDB(tmp_path / f"{runner}.sqlite") as db:
+            with pytest.raises(ModelEndpointError, match="is down"):
+                if runner == "ray":
+                    on_ray(spec, "single", BenchSettings(), down, tasks, db)
+                else:
+                    run_bench(spec.build(), "single", BenchSettings(), lambda t: down,
+                              "scripted", db, tasks, show_progress=False)  # fmt: skip
+            assert db.rows() == []  # no task is recorded as failed for it: a rerun runs them all
