@@ -14,6 +14,7 @@ only when a run asks for it.
 from __future__ import annotations
 
 import logging
+import math
 import os
 from collections import deque
 from collections.abc import Sequence
@@ -164,7 +165,7 @@ def run_bench_ray(
         return ledger.summary()
     local_cpus = None
     if address is None and workers is not None:
-        local_cpus = max(os.cpu_count() or 1, int(workers * cpus_per_worker + 0.999))
+        local_cpus = max(os.cpu_count() or 1, math.ceil(workers * cpus_per_worker))
     started = _connect(ray, address, local_cpus)
     pool: list[Any] = []
     try:

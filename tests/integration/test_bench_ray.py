@@ -312,3 +312,39 @@ def test_an_endpoint_that_is_down_stops_the_run_as_in_one_process(tmp_path: Path
                     run_bench(spec.build(), "single", BenchSettings(), lambda t: down,
                               "scripted", db, tasks, show_progress=False)  # fmt: skip
             assert db.rows() == []  # no task is recorded as failed for it: a rerun runs them all
+
+
+def test_the_command_starts_and_stops_its_own_local_ray(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import subprocess
+    import sys
+
+    from tests.integration import test_endpoint_faults as faults
+
+    _, tasks = bw_sample()
+    plans = {t.text: t.raw.gold_plan.strip() for t in tasks}
+
+    def whole_plan(body: dict) -> str:
+        prompt = "\n".join(str(m.get("content", "")) for m in body.get("messages", []))
+        return "```text\n" + next(p for q, p in plans.items() if q in prompt) + "\n```"
+
+    monkeypatch.setattr(faults, "reply_for", whole_plan)
+    endpoint = faults.FakeEndpoint(lambda i: "ok")
+    results = tmp_path / "r.sqlite"
+    command = [
+        sys.executable, "-m", "langgraph_slinvit.cli", "bench", "--suite", "blocksworld",
+        "--method", "single", "--tasks", "0,1,2", "--results", str(results),
+        "--ray", "--workers", "2", "--base-url", endpoint.url, "--model", "fake", "--json",
+    ]  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "RAY_"))}
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=120, env=env)
+    finally:
+        endpoint.stop()
+    assert done.returncode == 0, done.stderr[-2000:]
+    summary = json.loads(done.stdout)
+    assert summary["n"] == 3 and summary["successes"] == 3 and summary["ran"] == 3
+    assert len(endpoint.requests) == 3
+    with ResultsDB(results) as db:
+        assert sorted(r.task_id for r in db.rows()) == sorted(t.task_id for t in tasks[:3])
