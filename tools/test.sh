@@ -46,7 +46,7 @@ fi
 # Python environment.
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
-.venv/bin/python -m pip install -q -e '.[dev]'
+.venv/bin/python -m pip install -q -e '.[dev,ray]'  # ray: the --ray tests
 
 # The embedded local model and llama-server (cached in ~/.cache/langgraph-slinvit).
 if [ -f tools/prepare_local_model.py ] && [ "${SLINVIT_SKIP_LOCAL_MODEL:-0}" != "1" ]; then

@@ -3,12 +3,14 @@
     slinvit bench --suite intercode-sql --method single --limit 40
     slinvit bench --suite intercode-sql --method slinvit --limit 40 --oracle --json
     slinvit bench --suite intercode-sql --method vote --preset sql --limit 60
+    slinvit bench --suite blocksworld --method slinvit --ray auto --base-url URL1,URL2
     slinvit bench report --out docs/results.md --plot docs/results.png
 
 Every method gets the same model, the same prompt context and the same budget of LLM calls per
 task (``--max-llm-calls``, default 20). ``--limit N`` takes N tasks from a shuffle seeded by
 ``--sample-seed``, so every method sees the same tasks. Results go to an SQLite file
 (``--results``); tasks already there are skipped, so a run resumes and a rerun costs nothing.
+With ``--ray`` the tasks run on Ray workers and this process writes every row.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import argparse
 import json
 import os
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +71,23 @@ def add_bench_parser(sub: Any) -> argparse.ArgumentParser:
         action="store_false",
         help="intercode-sql: bare database errors, without the line naming the table that "
         "holds a missing column (as runs before the hints existed)",
+    )
+    dist = bench.add_argument_group("Ray workers")
+    dist.add_argument(
+        "--ray",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="ADDRESS",
+        help="run the tasks on Ray workers: a local Ray instance, or join the cluster at "
+        "ADDRESS (auto, ray://host:10001); needs the ray extra. --base-url may then name "
+        "several endpoints, comma-separated, given to the workers round-robin",
+    )
+    dist.add_argument(
+        "--workers",
+        type=int,
+        help="Ray workers (default: the cluster's CPUs over the CPUs of one worker: "
+        "1, or --threads for the embedded model)",
     )
     base = bench.add_argument_group("baselines")
     base.add_argument(
@@ -125,6 +145,51 @@ def model_name(args: argparse.Namespace) -> str:
     return f"local:{DEFAULT_MODEL_ALIAS}"
 
 
+@dataclass(frozen=True)
+class WorkerModel:
+    """A model factory a Ray worker calls: one endpoint, or an embedded model of its own.
+    Plain data (resolved from the driver's options and environment), so it travels."""
+
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def embedded(self) -> bool:
+        """True for the embedded model (an endpoint always carries an API key)."""
+        return "api_key" not in self.options
+
+    def __call__(self, temperature: float) -> Any:
+        from langgraph_slinvit.models import chat_model
+
+        return chat_model(temperature=temperature, **self.options)
+
+
+def endpoints(args: argparse.Namespace) -> list[str]:
+    """The ``--base-url`` endpoints (comma-separated), else ``$OPENAI_BASE_URL``'s."""
+    text = args.base_url or os.environ.get("OPENAI_BASE_URL") or ""
+    return [u.strip() for u in text.split(",") if u.strip()]
+
+
+def worker_models(args: argparse.Namespace) -> list[WorkerModel]:
+    """One :class:`WorkerModel` per endpoint (worker ``i`` uses the ``i % n``-th), or one
+    embedded model, which every worker starts for itself."""
+    from langgraph_slinvit.cli_options import config_from_args, server_slots
+
+    urls = endpoints(args)
+    api_key = args.api_key or os.environ.get("OPENAI_API_KEY")
+    if urls or api_key:
+        remote = {
+            "model": args.model or os.environ.get("SLINVIT_MODEL") or "gpt-4o-mini",
+            "api_key": api_key or "sk-none",
+        }
+        return [WorkerModel({**remote, "base_url": url}) for url in urls or [None]]
+    local: dict[str, Any] = {"parallel": server_slots(config_from_args(args))}
+    if args.model_path:
+        local["model_path"] = args.model_path
+    if args.threads:
+        local["threads"] = args.threads
+    return [WorkerModel(local)]
+
+
 def bench_settings(args: argparse.Namespace) -> Any:
     """The :class:`BenchSettings` of a parsed ``slinvit bench`` command line."""
     from langgraph_slinvit.bench.core import BenchSettings
@@ -176,6 +241,10 @@ def run_command(args: argparse.Namespace) -> int:
             f"{'always' if args.method == 'try-again' else 'never'} an oracle method",
             file=sys.stderr,
         )
+    if args.ray is None and len(endpoints(args)) > 1:
+        raise UserError("several --base-url endpoints need --ray (they are given to its workers)")
+    if args.workers is not None and (args.ray is None or args.workers < 1):
+        raise UserError("--workers needs --ray and is at least 1")
     settings = bench_settings(args)
     suite = make_suite(args.suite, data_dir=args.data, **suite_options(args))
     try:
@@ -189,16 +258,19 @@ def run_command(args: argparse.Namespace) -> int:
         except ValueError as exc:
             raise UserError(str(exc)) from exc
         with ResultsDB(args.results) as db:
-            summary = run_bench(
-                suite,
-                args.method,
-                settings,
-                lambda t: model_from_args(args, t),
-                model_name(args),
-                db,
-                tasks,
-                show_progress=not (args.quiet or args.json),
-            )
+            if args.ray is not None:
+                summary = _run_on_ray(args, settings, db, tasks)
+            else:
+                summary = run_bench(
+                    suite,
+                    args.method,
+                    settings,
+                    lambda t: model_from_args(args, t),
+                    model_name(args),
+                    db,
+                    tasks,
+                    show_progress=not (args.quiet or args.json),
+                )
     except SpiderDatabaseUnavailable as exc:
         raise UserError(str(exc)) from exc
     finally:
@@ -208,6 +280,30 @@ def run_command(args: argparse.Namespace) -> int:
     else:
         _print_summary(summary)
     return 0
+
+
+def _run_on_ray(args: argparse.Namespace, settings: Any, db: Any, tasks: list) -> dict[str, Any]:
+    """``run_bench`` on Ray workers (``--ray``)."""
+    from langgraph_slinvit.bench.cluster import RayUnavailable, SuiteSpec, run_bench_ray
+    from langgraph_slinvit.cli_options import UserError
+
+    factories = worker_models(args)
+    try:
+        return run_bench_ray(
+            SuiteSpec(args.suite, args.data, suite_options(args)),
+            args.method,
+            settings,
+            factories,
+            model_name(args),
+            db,
+            tasks,
+            address=args.ray or None,
+            workers=args.workers,
+            cpus_per_worker=float(args.threads or 1) if factories[0].embedded else 1.0,
+            show_progress=not (args.quiet or args.json),
+        )
+    except (RayUnavailable, ConnectionError) as exc:
+        raise UserError(str(exc)) from exc
 
 
 def _print_summary(s: dict[str, Any]) -> None:

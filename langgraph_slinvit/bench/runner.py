@@ -72,15 +72,10 @@ def _fatal(exc: BaseException) -> bool:
     return isinstance(exc, ModelEndpointError) or is_transient(exc)
 
 
-def run_task(
-    suite: Suite, method_name: str, task: BenchTask, settings: BenchSettings, model: ModelCache
-) -> tuple[dict[str, Any], str | None]:
-    """Run one task; returns the row's fields and the error (None when it ran through)."""
-    method = get_method(method_name)
-    env = suite.make_env(task)
-    started = time.perf_counter()
-    fields: dict[str, Any] = {
-        "oracle": method.is_oracle(settings),
+def unrun_fields(oracle: bool) -> dict[str, Any]:
+    """A row's fields for a task that did not run through (nothing solved, nothing spent)."""
+    return {
+        "oracle": oracle,
         "success": False,
         "reward": 0.0,
         "gold_empty": None,
@@ -91,7 +86,18 @@ def run_task(
         "rollout_steps": 0.0,
         "actions": [],
         "details": {},
+        "seconds": 0.0,
     }
+
+
+def run_task(
+    suite: Suite, method_name: str, task: BenchTask, settings: BenchSettings, model: ModelCache
+) -> tuple[dict[str, Any], str | None]:
+    """Run one task; returns the row's fields and the error (None when it ran through)."""
+    method = get_method(method_name)
+    env = suite.make_env(task)
+    started = time.perf_counter()
+    fields = unrun_fields(method.is_oracle(settings))
     error = None
     try:
         job = Job(suite, task, env, env.describe(), settings, model)
@@ -135,6 +141,129 @@ def run_config(suite: Suite, method_name: str, settings: BenchSettings) -> dict[
     return {"method": method.config(settings), "suite": suite.settings(method_name)}
 
 
+class RunLedger:
+    """The writing side of a run: which tasks are left, one row per finished task, the progress
+    bar and the running success rate. Both the in-process runner and the Ray runner record
+    through it, so they resume, count and show progress alike."""
+
+    def __init__(
+        self,
+        suite: Suite,
+        method_name: str,
+        settings: BenchSettings,
+        model_name: str,
+        db: ResultsDB,
+        tasks: Sequence[BenchTask],
+        *,
+        show_progress: bool = True,
+        console: Console | None = None,
+    ) -> None:
+        self.suite_name = suite.name
+        self.method_name = method_name
+        self.model_name = model_name
+        self.db = db
+        self.tasks = list(tasks)
+        self.default_oracle = get_method(method_name).is_oracle(settings)
+        self.config = run_config(suite, method_name, settings)
+        self.chash = config_hash(self.config)
+        done = db.done(suite.name, method_name, model_name, self.chash)
+        self.todo = [t for t in self.tasks if t.task_id not in done]
+        resumed = [t.task_id for t in self.tasks if t.task_id in done]  # not counted: others
+        self.wins = sum(r.success for r in self._rows(resumed))
+        self.finished = len(resumed)
+        self.ran = 0
+        self.show_progress = show_progress
+        self.progress = Progress(
+            TextColumn(f"{suite.name} / {method_name}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]}"),
+            TimeElapsedColumn(),
+            console=console or Console(stderr=True),
+            disable=not show_progress,
+            transient=False,
+        )
+        self._bar: Any = None
+
+    def _rows(self, task_ids: Sequence[str]) -> list[ResultRow]:
+        return self.db.rows(
+            suite=self.suite_name,
+            method=self.method_name,
+            model=self.model_name,
+            chash=self.chash,
+            task_ids=task_ids,
+        )
+
+    def rate(self) -> str:
+        """The running success rate of this command's tasks."""
+        if not self.finished:
+            return "success -"
+        return f"success {self.wins}/{self.finished} ({self.wins / self.finished:.0%})"
+
+    def __enter__(self) -> RunLedger:
+        self.progress.__enter__()
+        self._bar = self.progress.add_task(
+            "run", total=len(self.tasks), completed=self.finished, rate=self.rate()
+        )
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.__exit__(None, None, None)
+
+    def finished_elsewhere(self, task: BenchTask) -> bool:
+        """True (and counted) when another process sharing the database finished ``task``."""
+        theirs = self._rows([task.task_id])
+        if not theirs or theirs[0].error is not None:
+            return False
+        self.finished += 1
+        self.wins += theirs[0].success
+        self.progress.update(self._bar, advance=1, rate=self.rate())
+        return True
+
+    def record(self, task: BenchTask, fields: dict[str, Any], error: str | None) -> ResultRow:
+        """Write the row of a task this command ran, and show it."""
+        row = ResultRow(
+            suite=self.suite_name,
+            method=self.method_name,
+            model=self.model_name,
+            config_hash=self.chash,
+            task_id=task.task_id,
+            task_index=task.index,
+            difficulty=task.difficulty,
+            config=self.config,
+            error=error,
+            **fields,
+        )
+        self.db.put(row)
+        self.ran += 1
+        self.finished += 1
+        self.wins += row.success
+        self.progress.update(self._bar, advance=1, rate=self.rate())
+        if self.show_progress and not self.progress.console.is_terminal:  # a log: line per task
+            self.progress.console.print(
+                _task_line(row, self.finished, len(self.tasks), self.rate()),
+                highlight=False,
+                markup=False,
+                soft_wrap=True,
+            )
+        return row
+
+    def summary(self) -> dict[str, Any]:
+        """The sample's summary (every task of the command, whoever ran it)."""
+        rows = self._rows([t.task_id for t in self.tasks])
+        return {
+            "suite": self.suite_name,
+            "method": self.method_name,
+            "model": self.model_name,
+            "config_hash": self.chash,
+            "oracle": any(r.oracle for r in rows) if rows else self.default_oracle,
+            **summarize(rows),
+            "ran": self.ran,
+            "skipped": len(self.tasks) - self.ran,
+            "results": self.db.path,
+        }
+
+
 def run_bench(
     suite: Suite,
     method_name: str,
@@ -150,93 +279,21 @@ def run_bench(
     """Run ``method_name`` on ``tasks`` and summarize the sample. Finished tasks are skipped,
     also those that another process sharing the results database finishes meanwhile, so two
     processes can split one run."""
-    method = get_method(method_name)
-    config = run_config(suite, method_name, settings)
-    chash = config_hash(config)
-    done = db.done(suite.name, method_name, model_name, chash)
-    todo = [t for t in tasks if t.task_id not in done]
     model = ModelCache(model_factory)
-    resumed = [t.task_id for t in tasks if t.task_id in done]  # the run's other tasks not counted
-    wins = sum(
-        r.success
-        for r in db.rows(
-            suite=suite.name, method=method_name, model=model_name, chash=chash, task_ids=resumed
-        )
+    ledger = RunLedger(
+        suite,
+        method_name,
+        settings,
+        model_name,
+        db,
+        tasks,
+        show_progress=show_progress,
+        console=console,
     )
-    finished = len(resumed)
-    progress = Progress(
-        TextColumn(f"{suite.name} / {method_name}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[rate]}"),
-        TimeElapsedColumn(),
-        console=console or Console(stderr=True),
-        disable=not show_progress,
-        transient=False,
-    )
-
-    def rate() -> str:
-        return f"success {wins}/{finished} ({wins / finished:.0%})" if finished else "success -"
-
-    with progress:
-        bar = progress.add_task("run", total=len(tasks), completed=finished, rate=rate())
-        ran = 0
-        for task in todo:
-            theirs = db.rows(
-                suite=suite.name,
-                method=method_name,
-                model=model_name,
-                chash=chash,
-                task_ids=[task.task_id],
-            )
-            if theirs and theirs[0].error is None:
-                # another process sharing this run finished it meanwhile: count it, do not rerun
-                finished += 1
-                wins += theirs[0].success
-                progress.update(bar, advance=1, rate=rate())
-                continue
-            ran += 1
+    with ledger:
+        for task in ledger.todo:
+            if ledger.finished_elsewhere(task):
+                continue  # counted, not rerun
             fields, error = run_task(suite, method_name, task, settings, model)
-            row = ResultRow(
-                suite=suite.name,
-                method=method_name,
-                model=model_name,
-                config_hash=chash,
-                task_id=task.task_id,
-                task_index=task.index,
-                difficulty=task.difficulty,
-                config=config,
-                error=error,
-                **fields,
-            )
-            db.put(row)
-            finished += 1
-            wins += row.success
-            progress.update(bar, advance=1, rate=rate())
-            if show_progress and not progress.console.is_terminal:  # a log: a line per task
-                progress.console.print(
-                    _task_line(row, finished, len(tasks), rate()),
-                    highlight=False,
-                    markup=False,
-                    soft_wrap=True,
-                )
-    rows = db.rows(
-        suite=suite.name,
-        method=method_name,
-        model=model_name,
-        chash=chash,
-        task_ids=[t.task_id for t in tasks],
-    )
-    summary = summarize(rows)
-    oracle = any(r.oracle for r in rows) if rows else method.is_oracle(settings)
-    return {
-        "suite": suite.name,
-        "method": method_name,
-        "model": model_name,
-        "config_hash": chash,
-        "oracle": oracle,
-        **summary,
-        "ran": ran,
-        "skipped": len(tasks) - ran,
-        "results": db.path,
-    }
+            ledger.record(task, fields, error)
+    return ledger.summary()

@@ -20,7 +20,6 @@ from langgraph_slinvit.bench.methods import METHODS
 from langgraph_slinvit.bench.results import ResultsDB
 from langgraph_slinvit.bench.runner import run_bench, select_tasks
 from langgraph_slinvit.bench.suites.sql import SqlSuite
-from langgraph_slinvit.bench.task_envs.spider_sqlite import build_spider_sqlite
 from langgraph_slinvit.config import SlinvitConfig
 from langgraph_slinvit.presets import preset
 from langgraph_slinvit.testing import ScriptedChatModel
@@ -28,14 +27,6 @@ from langgraph_slinvit.testing import ScriptedChatModel
 RIGHT_TASK, WRONG_TASK = 3, 8
 WRONG_SQL = "SELECT 1"
 SMALL_SEARCH = SlinvitConfig(k=2, rollouts=1, horizon=3)
-
-
-@pytest.fixture(scope="session")
-def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A cache root holding the Spider SQLite files (built once per session)."""
-    root = tmp_path_factory.mktemp("slinvit-cache")
-    build_spider_sqlite(root / "spider_sqlite")
-    return root
 
 
 @pytest.fixture
