@@ -291,8 +291,10 @@ def test_the_command_line_spreads_the_workers_over_two_endpoints(
     finally:
         first.stop()
         second.stop()
-    summary = json.loads(capsys.readouterr().out)
-    assert code == 0 and summary["n"] == 4 and summary["successes"] == 4
+    out = capsys.readouterr()
+    assert code == 0, out.err[-2000:]  # the command's own error line, when it fails
+    summary = json.loads(out.out)
+    assert summary["n"] == 4 and summary["successes"] == 4
     assert summary["model"] == "fake" and summary["errors"] == 0
     assert len(first.requests) >= 1 and len(second.requests) >= 1  # one endpoint per worker
     assert len(first.requests) + len(second.requests) == 4  # one request per task
