@@ -68,6 +68,10 @@ class SlinvitConfig:
     environment has a finite action set (``legal_actions()``), every legal action, with P_LLM 0
     and no request, so only the root's candidates carry the LLM's prior (a cheap lookahead for
     puzzles; open action sets still ask the LLM)."""
+    execute_path: bool = _setting(False, "search")
+    """Run every action of the chosen sub-goal path for real, in order (the paper's ALFWorld
+    protocol: N actions per decision), instead of only its first one; the path stops early when
+    an action ends the episode. A decision then spends one search on N real actions."""
     value: ValueEstimator = _setting("feedback", "value")
     """V_hat without a gold answer: ``feedback`` = Monte-Carlo rollouts valued by execution
     feedback plus agreement between rollouts; ``critic`` = the LLM rates the leaf;

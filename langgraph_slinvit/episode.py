@@ -60,17 +60,37 @@ def stop_before_acting(best: ScoredPath, steps: Sequence[StepRecord], config: Sl
     return ""
 
 
+def actions_to_run(best: ScoredPath, config: SlinvitConfig) -> list[str]:
+    """The real actions a decision runs: the chosen path's first action, or with
+    ``execute_path`` every action of the path up to a SUBMIT."""
+    if not config.execute_path:
+        return [best["actions"][0]]
+    run: list[str] = []
+    for action in best["actions"]:
+        if action == SUBMIT:
+            break
+        run.append(action)
+    return run
+
+
 def step_record(
-    action: str, observation: Observation, decision: int, best: ScoredPath, steps_before: int
+    action: str,
+    observation: Observation,
+    decision: int,
+    best: ScoredPath,
+    steps_before: int,
+    *,
+    first: bool = True,
 ) -> StepRecord:
-    """The real step made by running ``best``'s first action."""
+    """The real step made by running one of ``best``'s actions (its first one by default; a
+    later one, with ``execute_path``, never counts as a valued result in hand)."""
     return {
         "action": action,
         "observation": observation.to_dict(),
         "decision": decision,
         "score": best["score"],
         "value": best["v_hat"],
-        "value_here": values_first_step(best, steps_before),
+        "value_here": first and values_first_step(best, steps_before),
     }
 
 

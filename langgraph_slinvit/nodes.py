@@ -359,18 +359,25 @@ class SlinvitNodes:
                 }
             )
             return {"done": True, "stop_reason": stop, "decision": decision + 1}
-        action = best["actions"][0]
         thread = thread_of(runtime)
-        key = journal_key(thread, state["started_at"], decision, action) if thread else None
-        obs = self.execute(action, key)
-        step = episode.step_record(action, obs, decision, best, len(state["steps"]))
-        emit({"type": "action", "decision": decision, "action": action, "output": obs.output})
+        steps = list(state["steps"])
+        stop = ""
+        for i, action in enumerate(episode.actions_to_run(best, settings)):
+            # the same action twice in one path gets its own journal entry
+            label = action if i == 0 else f"{action}\x00{i}"
+            key = journal_key(thread, state["started_at"], decision, label) if thread else None
+            obs = self.execute(action, key)
+            step = episode.step_record(action, obs, decision, best, len(steps), first=i == 0)
+            emit({"type": "action", "decision": decision, "action": action, "output": obs.output})
+            steps.append(step)
+            stop = episode.stop_after_acting(step, obs, settings)
+            if stop:
+                break
         update: dict[str, Any] = {
-            "steps": [*state["steps"], step],
+            "steps": steps,
             "decision": decision + 1,
-            "usage": {"env_steps": 1},
+            "usage": {"env_steps": len(steps) - len(state["steps"])},
         }
-        stop = episode.stop_after_acting(step, obs, settings)
         if stop:
             update.update(done=True, stop_reason=stop)
         return update

@@ -22,12 +22,15 @@ You solve the user's task one action at a time. Each reply is exactly one {langu
 written inside a fenced code block that starts with ```{language} and ends with ```.
 When the results so far already answer the task, reply with the single word {submit} instead."""
 
+CRITIC_QUESTION = """Does the last result correctly and completely answer the task? Think \
+briefly, then finish with a line "Score: N" where N is 0 (wrong) to 10 (certainly right)."""
+"""The critic's generic question (an environment may bring its own ``critic_rubric``)."""
+
 CRITIC = """Task: {task}
 
 {trajectory}
 
-Does the last result correctly and completely answer the task? Think briefly, then finish with \
-a line "Score: N" where N is 0 (wrong) to 10 (certainly right)."""
+{question}"""
 
 SUMMARY = """Task: {task}
 
@@ -52,6 +55,9 @@ def format_trajectory(
         output = step["observation"]["output"]
         if len(output) > max_chars:
             output = output[:max_chars] + " ..."
+        latest = (step["observation"].get("details") or {}).get("while_latest")
+        if latest and i == len(steps):
+            output = f"{output}\n{latest}"
         parts.append(f"Action {i}:\n```{syntax.name}\n{step['action']}\n```\nResult {i}:\n{output}")
     return "\n\n".join(parts)
 
@@ -74,9 +80,14 @@ def proposal_messages(
 
 
 def critic_messages(
-    task: str, steps: Sequence[ActionStep], syntax: ActionSyntax
+    task: str,
+    steps: Sequence[ActionStep],
+    syntax: ActionSyntax,
+    question: str = CRITIC_QUESTION,
 ) -> list[BaseMessage]:
-    return [HumanMessage(CRITIC.format(task=task, trajectory=format_trajectory(steps, syntax)))]
+    """The critic's request: the task, the trajectory and ``question``."""
+    trajectory = format_trajectory(steps, syntax)
+    return [HumanMessage(CRITIC.format(task=task, trajectory=trajectory, question=question))]
 
 
 def summary_messages(

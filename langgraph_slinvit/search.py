@@ -25,6 +25,7 @@ from langgraph_slinvit.config import SlinvitConfig
 from langgraph_slinvit.envs.base import (
     Environment,
     Observation,
+    critic_rubric_of,
     legal_actions_of,
     parallel_forks_of,
     syntax_of,
@@ -334,7 +335,14 @@ def evaluate_path(
         )
         if config.value != "feedback" and hooks.oracle_reward is None:
             try:
-                critic = critic_value(policy, state.task, trajectory, syntax_of(fork), budget)
+                critic = critic_value(
+                    policy,
+                    state.task,
+                    trajectory,
+                    syntax_of(fork),
+                    budget,
+                    critic_rubric_of(fork),
+                )
             except BudgetExhausted as exc:
                 stopped = stopped or exc.reason
     finally:

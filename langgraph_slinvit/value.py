@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from langgraph_slinvit.budget import Budget
-from langgraph_slinvit.envs.base import ActionSyntax, Environment, Observation
+from langgraph_slinvit.envs.base import ActionSyntax, CriticRubric, Environment, Observation
 from langgraph_slinvit.policy import Policy
 from langgraph_slinvit.prompts import critic_messages
 from langgraph_slinvit.records import ActionStep
@@ -82,11 +82,21 @@ def parse_critic_score(text: str) -> float | None:
 
 
 def critic_value(
-    policy: Policy, task: str, steps: Sequence[ActionStep], syntax: ActionSyntax, budget: Budget
+    policy: Policy,
+    task: str,
+    steps: Sequence[ActionStep],
+    syntax: ActionSyntax,
+    budget: Budget,
+    rubric: CriticRubric | None = None,
 ) -> float:
-    """The LLM's own judgement (0..1) of whether the last result answers the task."""
+    """The LLM's own judgement (0..1) of the trajectory: by default whether the last result
+    answers the task (``Score: N`` of 10); an environment's ``rubric`` asks its own question."""
     if not steps:
         return 0.0
-    reply = policy.sample(critic_messages(task, steps, syntax), 1, budget, temperature=0.0)
-    score = parse_critic_score(reply[0].text if reply else "")
-    return 0.0 if score is None else score
+    if rubric is None:
+        messages, parse = critic_messages(task, steps, syntax), parse_critic_score
+    else:
+        messages, parse = critic_messages(task, steps, syntax, rubric.question), rubric.parse
+    reply = policy.sample(messages, 1, budget, temperature=0.0)
+    score = parse(reply[0].text if reply else "")
+    return 0.0 if score is None else float(score)

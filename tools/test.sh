@@ -46,7 +46,10 @@ fi
 # Python environment.
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
-.venv/bin/python -m pip install -q -e '.[dev,ray]'  # ray: the --ray tests
+# ray: the --ray tests; alfworld: the TextWorld engine, whose fast-downward builds from source
+# with the venv's cmake/python on PATH (pip keeps the built wheel in its cache for later runs)
+PATH="$PWD/.venv/bin:$PATH" .venv/bin/python -m pip install -q -e '.[dev,ray,alfworld]'
+
 
 # The embedded local model and llama-server (cached in ~/.cache/langgraph-slinvit).
 if [ -f tools/prepare_local_model.py ] && [ "${SLINVIT_SKIP_LOCAL_MODEL:-0}" != "1" ]; then

@@ -47,6 +47,13 @@ def add_bench_parser(sub: Any) -> argparse.ArgumentParser:
     pick.add_argument("--tasks", help="explicit task indices or ids, comma-separated: 3,17,250")
     pick.add_argument("--sample-seed", type=int, default=0, help="seed of the shuffle (default 0)")
     pick.add_argument(
+        "--per-level",
+        type=int,
+        metavar="N",
+        help="a stratified sample: the first N tasks of each difficulty (ALFWorld: task type) "
+        "in the seeded shuffle",
+    )
+    pick.add_argument(
         "--data", help="benchmark data folder (default: $SLINVIT_DATA_DIR or ../shared/data)"
     )
     bench.add_argument(
@@ -254,6 +261,7 @@ def run_command(args: argparse.Namespace) -> int:
                 limit=args.limit,
                 indices=_task_list(args.tasks) if args.tasks else None,
                 seed=args.sample_seed,
+                per_level=args.per_level,
             )
         except ValueError as exc:
             raise UserError(str(exc)) from exc
@@ -324,6 +332,11 @@ def _print_summary(s: dict[str, Any]) -> None:
         f"  per task: {s['mean_llm_calls']:.1f} LLM calls, {s['mean_tokens']:.0f} tokens, "
         f"{s['mean_env_steps']:.1f} env steps, {s['mean_seconds']:.1f} s"
     )
+    if "engine_share" in s:
+        print(
+            f"  time in the game engine (starts, steps, forks' replays): "
+            f"{100 * s['engine_share']:.1f}% of wall time"
+        )
     print(
         f"  ran {s['ran']}, resumed {s['skipped']}, errors {s['errors']}; results in {s['results']}"
     )

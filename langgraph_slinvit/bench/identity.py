@@ -70,6 +70,7 @@ ADDED_LATER: dict[str, Any] = {
     "verifier_weight": 0.0,
     "resample_failed": 0,
     "rollout_workers": 1,  # batched requests on a server may not reproduce one-at-a-time ones
+    "execute_path": False,
 }
 """Settings added after runs were published, with the value that reproduces those runs: left
 out of the recorded configuration at that value, so a published run keeps its hash (and its

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from langgraph_slinvit.bench.results import ResultRow
-from langgraph_slinvit.bench.stats import sign_test_p, summarize
+from langgraph_slinvit.bench.stats import sign_test_p, summarize, wilson_interval
 from langgraph_slinvit.bench.suites import SUITES
 
 _DIFFICULTY_ORDER = {"easy": 0, "medium": 1, "hard": 2, "extra": 3}
@@ -161,6 +161,7 @@ def suite_section(suite: str, rows: Sequence[ResultRow], min_tasks: int = 0) -> 
         lines += _main_table(group, rows, complete, common)
         lines.append("")
     levels = sorted({r.difficulty for r in rows}, key=_difficulty_key)
+    intervals = bool(_suite_attribute(suite, "level_intervals", False))
     for name, group in groups:
         lines += [f"Success by difficulty ({_difficulty_name(suite)}), {name}:", ""]
         lines += [
@@ -172,7 +173,14 @@ def suite_section(suite: str, rows: Sequence[ResultRow], min_tasks: int = 0) -> 
             for level in levels:
                 at = [r for r in run.rows if r.difficulty == level]
                 wins = sum(r.success for r in at)
-                cells.append(f"{wins}/{len(at)} ({_pct(wins / len(at))})" if at else "-")
+                if not at:
+                    cells.append("-")
+                    continue
+                cell = f"{wins}/{len(at)} ({_pct(wins / len(at))}"
+                if intervals:
+                    low, high = wilson_interval(wins, len(at))
+                    cell += f", {100 * low:.0f}-{100 * high:.0f}%"
+                cells.append(cell + ")")
             lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
     conditions = tuple(_suite_attribute(suite, "conditions", ()))
@@ -393,6 +401,7 @@ def _difficulty_name(suite: str) -> str:
         "intercode-sql": "Spider hardness",
         "intercode-bash": "file system",
         "blocksworld": "optimal plan length",
+        "alfworld": "task type, 95% intervals",
     }.get(suite, "difficulty")
 
 

@@ -31,9 +31,24 @@ def select_tasks(
     limit: int | None = None,
     indices: Sequence[int | str] | None = None,
     seed: int = 0,
+    per_level: int | None = None,
 ) -> list[BenchTask]:
     """The tasks of a run: explicit ``indices`` (positions or task ids), else the first ``limit``
-    of a shuffle seeded by ``seed`` (the same sample for every method), else all of them."""
+    of a shuffle seeded by ``seed`` (the same sample for every method), else all of them.
+    ``per_level`` keeps, of that shuffle, the first ``per_level`` tasks of each difficulty
+    (a stratified sample: ALFWorld's task types), in suite order."""
+    if per_level is not None:
+        if indices is not None or limit is not None:
+            raise ValueError("per_level cannot be combined with indices or limit")
+        shuffled = list(tasks)
+        random.Random(seed).shuffle(shuffled)
+        taken: dict[str, int] = {}
+        keep = set()
+        for task in shuffled:
+            if taken.get(task.difficulty, 0) < per_level:
+                taken[task.difficulty] = taken.get(task.difficulty, 0) + 1
+                keep.add(task.task_id)
+        return [t for t in tasks if t.task_id in keep]
     if indices is not None:
         by_id = {t.task_id: t for t in tasks}
         chosen = []

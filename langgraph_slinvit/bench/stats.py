@@ -60,6 +60,10 @@ def summarize(rows: Sequence[ResultRow]) -> dict[str, Any]:
         hits = sum(r.success for r in non_empty)
         out["n_non_empty_gold"] = len(non_empty)
         out["success_rate_non_empty_gold"] = round(hits / len(non_empty), 4) if non_empty else 0.0
+    engine = [r.details.get("engine_seconds") for r in rows]
+    wall = sum(r.seconds for r in rows)
+    if rows and all(e is not None for e in engine) and wall > 0:
+        out["engine_share"] = round(sum(engine) / wall, 4)
     alt = [r.details.get("success_order_by_only") for r in rows]
     if rows and all(a is not None for a in alt):
         out["success_rate_order_by_only"] = round(sum(bool(a) for a in alt) / n, 4)

@@ -33,7 +33,14 @@ without it, so a custom environment gets the same treatment as the built-in ones
   forks of the current state may be stepped at the same time, in threads (each fork is its own
   copy); with ``rollout_workers`` > 1 a leaf's rollouts then run at once;
 * ``default_settings()``, a classmethod (:func:`default_settings_of`, default None: the agent then
-  uses ``SlinvitConfig()``): the settings the environment measured best with.
+  uses ``SlinvitConfig()``): the settings the environment measured best with;
+* ``critic_rubric() -> CriticRubric`` (:func:`critic_rubric_of`, default None: the generic
+  "does the last result answer the task" question, scored 0 to 10): how the LLM critic judges
+  a trajectory in this environment (ALFWorld asks how many of the task's sub-goals hold).
+
+An observation may carry ``details["while_latest"]``: text the prompts show after its output only
+while it is the newest step (the commands admissible now), so a long episode's prompt does not
+repeat what no longer holds.
 """
 
 from __future__ import annotations
@@ -267,6 +274,25 @@ def default_settings_of(env: Any) -> SlinvitConfig | None:
     a ``SlinvitConfig``), or None: the agent then uses ``SlinvitConfig()``."""
     own = getattr(env, "default_settings", None)
     return own() if callable(own) else None
+
+
+@dataclass(frozen=True)
+class CriticRubric:
+    """How the LLM critic judges a trajectory: the question asked after the task and the
+    trajectory, and how its reply becomes a value in [0, 1] (None when the reply holds none)."""
+
+    question: str
+    parse: Callable[[str], float | None]
+
+
+def critic_rubric_of(env: Any) -> CriticRubric | None:
+    """The environment's own critic rubric (its optional ``critic_rubric()``), or None: the
+    critic then asks the generic question (:data:`langgraph_slinvit.prompts.CRITIC_QUESTION`)."""
+    own = getattr(env, "critic_rubric", None)
+    rubric = own() if callable(own) else None
+    if rubric is not None and not isinstance(rubric, CriticRubric):
+        raise TypeError(f"{type(env).__name__}.critic_rubric() must return a CriticRubric")
+    return rubric
 
 
 def truncate(text: str, limit: int) -> str:

@@ -39,6 +39,7 @@ def test_every_setting_is_in_exactly_one_group_and_documented() -> None:
         "temperature": 0.8,
         "p_llm": "auto",
         "expand_from": "policy",
+        "execute_path": False,
     }
     docs = setting_docs()
     assert set(docs) == set(NAMES) and all(len(docs[n]) > 20 for n in NAMES)

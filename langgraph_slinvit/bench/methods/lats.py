@@ -25,7 +25,7 @@ from typing import Any
 from langgraph_slinvit.bench.core import BenchSettings, Job, MethodResult, usage_from
 from langgraph_slinvit.bench.methods.common import action_messages, make_policy, run_real
 from langgraph_slinvit.budget import Budget, BudgetExhausted
-from langgraph_slinvit.envs.base import Environment, legal_actions_of, syntax_of
+from langgraph_slinvit.envs.base import Environment, critic_rubric_of, legal_actions_of, syntax_of
 from langgraph_slinvit.policy import Policy
 from langgraph_slinvit.prompts import SUBMIT
 from langgraph_slinvit.proposal import action_of, normalize
@@ -171,8 +171,14 @@ class _Search:
         self.rollout_steps += ran
         ended = bool(steps) and bool(steps[-1]["observation"].get("terminal"))
         child = Node(actions, steps, parent, terminal=ended or len(actions) >= self.depth)
+        env = self.job.env
         child.value = critic_value(
-            self.policy, self.job.task.text, steps, syntax_of(self.job.env), self.budget
+            self.policy,
+            self.job.task.text,
+            steps,
+            syntax_of(env),
+            self.budget,
+            critic_rubric_of(env),
         )
         return child
 

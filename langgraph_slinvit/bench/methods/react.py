@@ -26,13 +26,13 @@ from langchain_core.tools import StructuredTool
 
 from langgraph_slinvit.bench.core import BenchSettings, Job, MethodResult
 from langgraph_slinvit.bench.methods.common import clip, prompt_digest, run_real
-from langgraph_slinvit.envs.base import syntax_of
+from langgraph_slinvit.envs.base import TEXT_SYNTAX, syntax_of
 from langgraph_slinvit.local.chat import parse_fenced_json_tool_calls
 from langgraph_slinvit.policy import REPLY_TOKENS
 
 NAME = "react"
 TOOL = "execute"
-PLACES = {"text": "puzzle (copy a legal action)"}
+PLACES = {TEXT_SYNTAX.description: "puzzle (copy a legal action)"}
 """This baseline's own wording of a place, where it differs from the syntax's description
 (kept, so its prompt and its published rows stay the same)."""
 SYSTEM = (
@@ -139,7 +139,9 @@ def run(job: Job) -> MethodResult:
     steps: list[dict] = []
 
     def execute(action: str) -> str:
-        return run_real(env, action, steps).output
+        obs = run_real(env, action, steps)
+        latest = obs.details.get("while_latest")  # e.g. the commands admissible now
+        return f"{obs.output}\n{latest}" if latest else obs.output
 
     syntax = syntax_of(env)
     tool = StructuredTool.from_function(
@@ -147,7 +149,7 @@ def run(job: Job) -> MethodResult:
         name=TOOL,
         description=f"Run one {syntax.name} action in the task's environment; returns its result.",
     )
-    place = PLACES.get(syntax.name, syntax.description)
+    place = PLACES.get(syntax.description, syntax.description)
     agent = create_agent(
         job.model(settings.baseline_temperature),
         [tool],

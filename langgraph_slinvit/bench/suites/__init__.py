@@ -13,6 +13,7 @@ SUITES: dict[str, str] = {
     "intercode-sql": "langgraph_slinvit.bench.suites.sql:SqlSuite",
     "intercode-bash": "langgraph_slinvit.bench.suites.bash:BashSuite",
     "blocksworld": "langgraph_slinvit.bench.suites.blocksworld:BlocksWorldSuite",
+    "alfworld": "langgraph_slinvit.bench.suites.alfworld:ALFWorldSuite",
 }
 
 

@@ -1,0 +1,399 @@
+"""ALFWorld as a SLINVIT :class:`~langgraph_slinvit.envs.base.Environment`: the real TextWorld
+engine (``textworld[pddl]`` with alfworld's demangler), one household game per environment.
+
+* Observations are the game's own text; ``legal_actions()`` are the game's admissible commands
+  (``help`` left out: it describes the commands, it changes nothing). Each observation carries
+  the admissible commands of the state it reached in ``details["while_latest"]``: prompts show
+  them for the newest step only, so a long episode's prompt does not repeat 50 lists.
+* A command the game does not admit is still sent to the engine, which answers
+  ``Nothing happens.`` (a failed action: ``ok=False``); every command counts as a step.
+* The episode ends (``Observation.terminal``) when the game says it is won or after
+  ``max_steps`` steps (50, the usual protocol). The win flag is the benchmark's reward: it is in
+  ``details["won"]`` and never in :meth:`ALFWorldEnvironment.feedback_value`, which is 0 for
+  ``Nothing happens.`` and 1 for any other action. Without a gold answer the value comes from
+  the LLM critic of :meth:`ALFWorldEnvironment.critic_rubric` (how many of the task's sub-goals
+  hold).
+* ``fork()`` replays the real action history in a fresh engine of the same game (exact: the
+  engine is deterministic). A fresh engine translates the game's PDDL once per process (the
+  translation is memoized while an engine starts, under one lock: the translator keeps global
+  state), so a fork costs the grammar parse and the replayed steps.
+
+Needs the ``alfworld`` extra: ``pip install 'langgraph-slinvit[alfworld]'``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import re
+import tarfile
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from langgraph_slinvit.envs.base import ActionSyntax, CriticRubric, Observation
+from langgraph_slinvit.paths import cache_root
+
+if TYPE_CHECKING:
+    from langgraph_slinvit.config import SlinvitConfig
+
+__all__ = [
+    "ALFWORLD_SYNTAX",
+    "MAX_STEPS",
+    "TASK_TYPES",
+    "ALFWorldEnvironment",
+    "ALFWorldGame",
+    "load_alfworld_games",
+    "parse_subgoals",
+]
+
+MAX_STEPS = 50
+"""Steps per episode in the usual ALFWorld protocol."""
+
+TASK_TYPES: dict[str, str] = {
+    "pick_and_place_simple": "pick",
+    "look_at_obj_in_light": "look",
+    "pick_clean_then_place_in_recep": "clean",
+    "pick_heat_then_place_in_recep": "heat",
+    "pick_cool_then_place_in_recep": "cool",
+    "pick_two_obj_and_place": "pick two",
+}
+"""The six task types (folder prefix -> the short name the ALFWorld papers report by)."""
+
+NOTHING_HAPPENS = "Nothing happens."
+_WELCOME = re.compile(r"^\s*-= Welcome to TextWorld, ALFRED! =-\s*", re.IGNORECASE)
+_TASK = re.compile(r"Your task is to:\s*(.+?)\s*$", re.IGNORECASE | re.DOTALL)
+_BULLET = re.compile(r"^\s*(?:[-*>]|\d+[.)])\s+")
+
+ALFWORLD_SYNTAX = ActionSyntax(
+    name="text",
+    description="household task in a text game (copy one of the admissible actions exactly)",
+    tags=frozenset({"text", ""}),
+)
+"""Commands of the game (``go to desk 1``, ``take mug 1 from desk 1``): plain sentences, fenced
+or named in prose; a reply counts as the admissible command it names."""
+
+
+@dataclass(frozen=True)
+class ALFWorldGame:
+    """One game file of the data: its id (``<task folder>/<trial>``), path and task type."""
+
+    game_id: str
+    path: Path
+    task_type: str
+    """One of the values of :data:`TASK_TYPES` (``pick``, ``look``, ``clean``...)."""
+
+    def walkthrough(self) -> list[str]:
+        """The expert command sequence stored with the game (a test fixture, never a prior)."""
+        return list(json.loads(self.path.read_text())["walkthrough"])
+
+
+def task_type_of(folder: str) -> str:
+    """The short task type of a game folder name (``pick_clean_then_place_in_recep-...``)."""
+    prefix = folder.split("-", 1)[0]
+    if prefix not in TASK_TYPES:
+        raise ValueError(f"unknown ALFWorld task folder {folder!r}")
+    return TASK_TYPES[prefix]
+
+
+def load_alfworld_games(archive: str | Path, *, cache: Path | None = None) -> list[ALFWorldGame]:
+    """The games of ``archive`` (``valid_unseen.tar.gz``), sorted by id.
+
+    The archive is read-only data: it is unpacked once into the cache
+    (``<cache>/alfworld/<digest of the archive>``), never next to it.
+    """
+    archive = Path(archive)
+    if not archive.is_file():
+        raise FileNotFoundError(f"no ALFWorld games at {archive}")
+    digest = hashlib.sha256(archive.read_bytes()).hexdigest()[:16]
+    root = (cache or cache_root()) / "alfworld" / digest
+    done = root / ".unpacked"
+    if not done.exists():
+        root.mkdir(parents=True, exist_ok=True)
+        with tarfile.open(archive) as tar:
+            tar.extractall(root, filter="data")
+        done.touch()
+    games = []
+    for path in sorted(root.glob("*/*/*/game.tw-pddl")):
+        folder, trial = path.parent.parent.name, path.parent.name
+        games.append(ALFWorldGame(f"{folder}/{trial}", path, task_type_of(folder)))
+    if not games:
+        raise FileNotFoundError(f"{archive} holds no <task>/<trial>/game.tw-pddl files")
+    return games
+
+
+# -- the engine -----------------------------------------------------------------------------
+
+_START_LOCK = threading.Lock()
+_TRANSLATIONS: dict[tuple[str, str, bool], Any] = {}
+
+
+class _MemoTranslator:
+    """``fast_downward`` with ``pddl2sas`` memoized per (domain, problem, optimize): the engine
+    translates the same problem twice per start, and the translation dominates a start."""
+
+    def __init__(self, module: Any) -> None:
+        self._module = module
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._module, name)
+
+    def pddl2sas(self, domain: str, problem: str, verbose: bool = False, optimize: bool = False):
+        key = (domain, problem, optimize)
+        if key not in _TRANSLATIONS:
+            _TRANSLATIONS[key] = self._module.pddl2sas(
+                domain, problem, verbose=verbose, optimize=optimize
+            )
+        return _TRANSLATIONS[key]
+
+
+@contextlib.contextmanager
+def _starting() -> Iterator[None]:
+    """Hold the start lock, with the engine's translator memoized."""
+    from textworld.envs.pddl import logic
+
+    with _START_LOCK:
+        original = logic.fast_downward
+        logic.fast_downward = _MemoTranslator(original)
+        try:
+            yield
+        finally:
+            logic.fast_downward = original
+
+
+def _start_engine(path: Path) -> tuple[Any, Any]:
+    """A fresh engine of the game at ``path`` and its first state."""
+    try:
+        import textworld
+        from alfworld.agents.environment.alfred_tw_env import AlfredDemangler, AlfredInfos
+    except ImportError as err:  # pragma: no cover - depends on the installed extras
+        raise ImportError(
+            "ALFWorldEnvironment needs the alfworld extra: "
+            "pip install 'langgraph-slinvit[alfworld]'"
+        ) from err
+    infos = textworld.EnvInfos(won=True, admissible_commands=True)
+    with _starting():
+        engine = textworld.start(
+            str(path), request_infos=infos, wrappers=[AlfredDemangler(), AlfredInfos]
+        )
+        state = engine.reset()
+    return engine, state
+
+
+class EngineClock:
+    """Adds up the seconds spent inside ``with clock:`` blocks (thread-safe)."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> EngineClock:
+        self._started = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        spent = time.perf_counter() - self._started
+        with self._lock:
+            self.seconds += spent
+
+
+# -- the critic -----------------------------------------------------------------------------
+
+
+_SUBGOALS = re.compile(r"sub-?goals?\s*:\s*(\d+)\s*(?:of|/|out of)\s*(\d+)", re.IGNORECASE)
+
+
+def parse_subgoals(text: str) -> float | None:
+    """``Sub-goals: H of T`` (the last one in ``text``) as ``H / T`` in [0, 1]; None if absent."""
+    found = _SUBGOALS.findall(text or "")
+    if not found:
+        return None
+    held, total = (int(x) for x in found[-1])
+    if total <= 0:
+        return None
+    return max(0.0, min(1.0, held / total))
+
+
+SUBGOAL_QUESTION = """Split the task into its sub-goals, in order. For example, "put a clean mug \
+in coffeemachine" has 4: find a mug, take the mug, clean the mug with the sinkbasin, put the mug \
+in/on the coffeemachine. Count how many of them the results above show achieved (an action \
+answered "Nothing happens." achieved nothing). Be brief, then finish with a line \
+"Sub-goals: H of T" (H achieved of T in all)."""
+
+
+# -- the environment ------------------------------------------------------------------------
+
+
+class ALFWorldEnvironment:
+    """One ALFWorld game in the real TextWorld engine.
+
+    Args:
+        game: an :class:`ALFWorldGame` or the path of a ``game.tw-pddl`` file.
+        max_steps: steps after which the episode ends (:data:`MAX_STEPS`).
+        clock: where the seconds spent in the engine add up (shared with every fork; a new
+            one by default), read as ``engine_seconds``.
+    """
+
+    language = "text"
+    action_syntax = ALFWORLD_SYNTAX
+
+    def __init__(
+        self,
+        game: ALFWorldGame | str | Path,
+        *,
+        max_steps: int = MAX_STEPS,
+        clock: EngineClock | None = None,
+    ) -> None:
+        if not isinstance(game, ALFWorldGame):
+            path = Path(game)
+            folder = path.parent.parent.name
+            game = ALFWorldGame(f"{folder}/{path.parent.name}", path, task_type_of(folder))
+        if max_steps < 1:
+            raise ValueError("max_steps must be at least 1")
+        self.game = game
+        self.max_steps = max_steps
+        self.history: list[str] = []
+        """Every command sent to the engine, in order (failed ones included)."""
+        self.won = False
+        self.clock = clock or EngineClock()
+        with self.clock:
+            self._engine, state = _start_engine(game.path)
+        self.intro = _WELCOME.sub("", state.feedback).strip()
+        match = _TASK.search(self.intro)
+        self.task = match.group(1).strip() if match else ""
+        """The task sentence of the game (``put a clean mug in coffeemachine.``)."""
+        self.last_feedback = self.intro
+        self._state = state
+        self._admissible = _admissible(state)
+
+    # -- queries ------------------------------------------------------------------------------
+    @property
+    def engine_seconds(self) -> float:
+        """Seconds spent in the engine by this game and all its forks (starts, steps)."""
+        return self.clock.seconds
+
+    @property
+    def steps_taken(self) -> int:
+        return len(self.history)
+
+    @property
+    def terminal(self) -> bool:
+        """Won, or out of steps."""
+        return self.won or self.steps_taken >= self.max_steps
+
+    def legal_actions(self) -> list[str]:
+        """The admissible commands of the current state (none once the episode is over)."""
+        return [] if self.terminal else list(self._admissible)
+
+    def admissible_text(self) -> str:
+        """The admissible commands as the prompt shows them."""
+        listed = "\n".join(f"- {a}" for a in self.legal_actions()) or "(none: the episode is over)"
+        return f"Admissible actions now:\n{listed}"
+
+    @classmethod
+    def default_settings(cls) -> SlinvitConfig:
+        """The ``alfworld`` preset (``langgraph_slinvit.presets``)."""
+        from langgraph_slinvit.presets import preset
+
+        return preset("alfworld")
+
+    def describe(self) -> str:
+        """The room, the task and the admissible commands at the start."""
+        return (
+            f"{self.intro}\n\nYou have at most {self.max_steps} actions. Reply with exactly one "
+            f"action per step, copied from the admissible actions.\n\n{self.admissible_text()}"
+        )
+
+    def normalize(self, action: str) -> str:
+        """The command as the engine reads it: one line, no bullet, fence or final period."""
+        text = action.strip().strip("`").strip()
+        text = _BULLET.sub("", text.splitlines()[0] if text else "").strip()
+        text = re.sub(r"\s+", " ", text).rstrip(".").strip()
+        lowered = text.lower()
+        for choice in self._admissible:
+            if choice.lower() == lowered:
+                return choice
+        return lowered
+
+    def step(self, action: str) -> Observation:
+        """Send one command to the engine (refused only once the episode is over)."""
+        if self.terminal:
+            why = "the game is won" if self.won else f"the {self.max_steps} steps are used"
+            return Observation(
+                output=f"The episode is over ({why}).",
+                ok=False,
+                refused=True,
+                error="episode over",
+                terminal=True,
+                details=self._details(nothing=False),
+            )
+        command = self.normalize(action)
+        with self.clock:
+            state, _score, _done = self._engine.step(command)
+        self.history.append(command)
+        self._state = state
+        self.won = bool(state["won"])
+        self._admissible = _admissible(state)
+        feedback = state.feedback.strip()
+        self.last_feedback = feedback
+        nothing = feedback == NOTHING_HAPPENS
+        output = feedback
+        if self.won:
+            output += "\nThe task is done."
+        elif self.terminal:
+            output += f"\nNo steps left (the {self.max_steps} steps are used)."
+        return Observation(
+            output=output,
+            ok=not nothing,
+            error="nothing happens" if nothing else None,
+            signature=hashlib.sha256(feedback.encode()).hexdigest()[:16],
+            terminal=self.terminal,
+            details=self._details(nothing=nothing),
+        )
+
+    def _details(self, *, nothing: bool) -> dict[str, Any]:
+        return {
+            "won": self.won,
+            "steps": self.steps_taken,
+            "nothing_happens": nothing,
+            "while_latest": self.admissible_text(),
+        }
+
+    def parallel_forks(self) -> bool:
+        """No: engines start under one lock and the translator keeps global state."""
+        return False
+
+    def fork(self) -> ALFWorldEnvironment:
+        """A fresh engine of the same game with the real history replayed into it."""
+        clone = ALFWorldEnvironment(self.game, max_steps=self.max_steps, clock=self.clock)
+        for command in self.history:
+            clone.step(command)
+        return clone
+
+    def feedback_value(self, obs: Observation) -> float:
+        """0 for a failed action (``Nothing happens.``, a refusal), else 1; never the win flag."""
+        if not obs.ok or obs.timed_out or obs.refused:
+            return 0.0
+        return 1.0
+
+    def critic_rubric(self) -> CriticRubric:
+        """The sub-goal critic: the share of the task's sub-goals the trajectory achieved."""
+        return CriticRubric(SUBGOAL_QUESTION, parse_subgoals)
+
+    def state_key(self) -> tuple[Any, ...]:
+        """The engine's current facts and admissible commands (what a fork must reproduce)."""
+        facts = sorted(str(f) for f in self._state.get("_facts") or [])
+        return (tuple(facts), tuple(self._admissible), self.won, self.steps_taken)
+
+    def close(self) -> None:
+        """Close the engine."""
+        with contextlib.suppress(Exception):
+            self._engine.close()
+
+
+def _admissible(state: Any) -> list[str]:
+    return [c for c in state["admissible_commands"] if c != "help"]
