@@ -19,18 +19,22 @@ from uuid import UUID
 from langchain.agents import create_agent
 from langchain.agents.middleware import AgentMiddleware, ModelCallLimitMiddleware, ModelResponse
 from langchain_core.callbacks import BaseCallbackHandler
-from langchain_core.messages import AIMessage, HumanMessage
+from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from langchain_core.messages.tool import tool_call
 from langchain_core.outputs import LLMResult
 from langchain_core.tools import StructuredTool
 
 from langgraph_slinvit.bench.core import BenchSettings, Job, MethodResult
 from langgraph_slinvit.bench.methods.common import clip, prompt_digest, run_real
-from langgraph_slinvit.envs.base import TEXT_SYNTAX, syntax_of
+from langgraph_slinvit.envs.base import TEXT_SYNTAX, ActionSyntax, legal_actions_of, syntax_of
 from langgraph_slinvit.local.chat import parse_fenced_json_tool_calls
 from langgraph_slinvit.policy import REPLY_TOKENS
+from langgraph_slinvit.proposal import action_of
 
 NAME = "react"
+UNTOOLED_RUNS_ACTION = "runs the legal action it names"
+"""A suite's ``untooled_reply`` setting for react: a reply without a tool call that names a legal
+action runs it (recorded in the run's config through the suite's settings)."""
 TOOL = "execute"
 PLACES = {TEXT_SYNTAX.description: "puzzle (copy a legal action)"}
 """This baseline's own wording of a place, where it differs from the syntax's description
@@ -100,15 +104,71 @@ class ReplyCap(AgentMiddleware):
         return handler(request.override(model_settings=settings))
 
 
+class LatestOnly(AgentMiddleware):
+    """Show an observation's ``while_latest`` text (the commands admissible now) in the newest
+    tool result only, as SLINVIT's prompts do: older results are sent without it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.suffixes: set[str] = set()
+
+    def wrap_model_call(self, request: Any, handler: Callable[[Any], ModelResponse]) -> Any:
+        if not self.suffixes:
+            return handler(request)
+        tools = [i for i, m in enumerate(request.messages) if isinstance(m, ToolMessage)]
+        messages = list(request.messages)
+        for i in tools[:-1]:
+            content = messages[i].content
+            for suffix in self.suffixes:
+                if isinstance(content, str) and content.endswith(suffix):
+                    messages[i] = messages[i].model_copy(
+                        update={"content": content[: -len(suffix)]}
+                    )
+                    break
+        return handler(request.override(messages=messages))
+
+
 class FencedToolCalls(AgentMiddleware):
-    """Read tool calls a model wrote as fenced JSON, and name a lone argument ``action``."""
+    """Read tool calls a model wrote as fenced JSON, and name a lone argument ``action``.
+
+    With ``choices`` (the environment's legal actions now), a reply with no tool call that
+    names one of them (in prose, or as the "name" of a made-up tool) runs it, as SLINVIT maps
+    its replies onto legal actions; used where the suite says so (``untooled_reply``).
+    """
+
+    def __init__(
+        self,
+        choices: Callable[[], list[str] | None] | None = None,
+        syntax: ActionSyntax | None = None,
+    ) -> None:
+        super().__init__()
+        self.choices = choices
+        self.syntax = syntax
 
     def wrap_model_call(self, request: Any, handler: Callable[[Any], ModelResponse]) -> Any:
         response = handler(request)
         if isinstance(response, AIMessage):
-            return _fix(response)
-        response.result = [_fix(m) if isinstance(m, AIMessage) else m for m in response.result]
+            return self._fixed(response)
+        response.result = [
+            self._fixed(m) if isinstance(m, AIMessage) else m for m in response.result
+        ]
         return response
+
+    def _fixed(self, message: AIMessage) -> AIMessage:
+        fixed = _fix(message)
+        if self.choices is None or self.syntax is None:
+            return fixed
+        if any(c["name"] == TOOL for c in fixed.tool_calls):
+            return fixed
+        legal = self.choices()
+        if not legal:
+            return fixed
+        named = " ".join(c["name"] for c in fixed.tool_calls)  # a made-up tool per command
+        action = action_of(f"{named}\n{fixed.content}".strip(), self.syntax, legal)
+        if action is None or action not in legal:
+            return fixed
+        call = tool_call(name=TOOL, args={"action": action}, id=f"call_named_{len(legal)}")
+        return fixed.model_copy(update={"tool_calls": [call]})
 
 
 def _fix(message: AIMessage) -> AIMessage:
@@ -138,10 +198,15 @@ def run(job: Job) -> MethodResult:
     env = job.env
     steps: list[dict] = []
 
+    latest_only = LatestOnly()
+
     def execute(action: str) -> str:
         obs = run_real(env, action, steps)
         latest = obs.details.get("while_latest")  # e.g. the commands admissible now
-        return f"{obs.output}\n{latest}" if latest else obs.output
+        if not latest:
+            return obs.output
+        latest_only.suffixes.add(f"\n{latest}")
+        return f"{obs.output}\n{latest}"
 
     syntax = syntax_of(env)
     tool = StructuredTool.from_function(
@@ -150,13 +215,19 @@ def run(job: Job) -> MethodResult:
         description=f"Run one {syntax.name} action in the task's environment; returns its result.",
     )
     place = PLACES.get(syntax.description, syntax.description)
+    untooled = job.suite.settings(NAME).get("untooled_reply") == UNTOOLED_RUNS_ACTION
+
+    def choices() -> list[str] | None:
+        return legal_actions_of(env)
+
     agent = create_agent(
         job.model(settings.baseline_temperature),
         [tool],
         system_prompt=SYSTEM.format(language=syntax.name, place=place, tool=TOOL),
         middleware=[
             ReplyCap(REPLY_TOKENS),
-            FencedToolCalls(),
+            latest_only,
+            FencedToolCalls(choices, syntax) if untooled else FencedToolCalls(),
             ModelCallLimitMiddleware(run_limit=_limit(settings), exit_behavior="end"),
         ],
     )

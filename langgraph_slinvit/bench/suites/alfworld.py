@@ -17,6 +17,7 @@ import re
 from typing import Any
 
 from langgraph_slinvit.bench.core import BenchTask, Evaluation
+from langgraph_slinvit.bench.methods.react import UNTOOLED_RUNS_ACTION
 from langgraph_slinvit.bench.tasks import resolve_data_dir
 from langgraph_slinvit.envs.alfworld import (
     MAX_STEPS,
@@ -67,6 +68,8 @@ class ALFWorldSuite:
         ]
 
     def settings(self, method: str) -> dict[str, Any]:
+        if method == "react":  # the small model often names the command instead of a tool call
+            return {"max_steps": self.max_steps, "untooled_reply": UNTOOLED_RUNS_ACTION}
         return {"max_steps": self.max_steps}
 
     def make_env(self, task: BenchTask) -> Environment:

@@ -1,0 +1,91 @@
+"""The parts ALFWorld added to the core: the sub-goal critic's reading, the critic rubric,
+running a whole sub-goal path, the stratified sample and react's reading of untooled replies."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+from langchain_core.messages import AIMessage
+
+from langgraph_slinvit.bench.core import BenchTask
+from langgraph_slinvit.bench.methods.react import TOOL, FencedToolCalls
+from langgraph_slinvit.bench.runner import select_tasks
+from langgraph_slinvit.config import SlinvitConfig
+from langgraph_slinvit.envs.alfworld import ALFWORLD_SYNTAX, parse_subgoals
+from langgraph_slinvit.envs.base import TEXT_SYNTAX, CriticRubric, critic_rubric_of
+from langgraph_slinvit.episode import actions_to_run
+from langgraph_slinvit.prompts import CRITIC_QUESTION, SUBMIT, critic_messages
+
+
+def test_parse_subgoals_reads_the_last_count() -> None:
+    assert parse_subgoals("find, take, clean, put. Sub-goals: 2 of 4") == 0.5
+    assert parse_subgoals("subgoals: 1/3 ... no: Sub-goals: 3 out of 3") == 1.0
+    assert parse_subgoals("Sub-goals: 7 of 3") == 1.0  # clipped
+    assert parse_subgoals("Sub-goals: 0 of 0") is None
+    assert parse_subgoals("Score: 8") is None
+
+
+def test_the_generic_critic_prompt_is_unchanged_and_a_rubric_replaces_its_question() -> None:
+    steps = [{"action": "look", "observation": {"output": "You see a desk 1."}}]
+    generic = str(critic_messages("find a pen", steps, TEXT_SYNTAX)[0].content)
+    assert generic.endswith(CRITIC_QUESTION) and generic.startswith("Task: find a pen\n\n")
+    assert '"Score: N"' in generic
+    own = str(critic_messages("find a pen", steps, TEXT_SYNTAX, "How many hold?")[0].content)
+    assert own.endswith("How many hold?") and "Score: N" not in own
+
+    class Plain:
+        pass
+
+    class Judged:
+        def critic_rubric(self) -> CriticRubric:
+            return CriticRubric("How many hold?", parse_subgoals)
+
+    class Wrong:
+        def critic_rubric(self) -> str:
+            return "not a rubric"
+
+    assert critic_rubric_of(Plain()) is None
+    assert critic_rubric_of(Judged()).question == "How many hold?"
+    with pytest.raises(TypeError, match="must return a CriticRubric"):
+        critic_rubric_of(Wrong())
+
+
+def _path(*actions: str) -> dict:
+    return {"actions": list(actions), "p_llm": [0.5] * len(actions), "rollouts": []}
+
+
+def test_execute_path_runs_every_action_of_the_chosen_path_up_to_a_submit() -> None:
+    first_only, whole = SlinvitConfig(depth=2), SlinvitConfig(depth=2, execute_path=True)
+    assert actions_to_run(_path("go to desk 1", "take pen 1"), first_only) == ["go to desk 1"]
+    assert actions_to_run(_path("go to desk 1", "take pen 1"), whole) == [
+        "go to desk 1",
+        "take pen 1",
+    ]
+    assert actions_to_run(_path("go to desk 1", SUBMIT), whole) == ["go to desk 1"]
+
+
+def test_per_level_takes_the_same_number_of_each_difficulty_from_the_seeded_shuffle() -> None:
+    tasks = [BenchTask(f"t{i}", i, "", "abc"[i % 3] if i < 12 else "c", None) for i in range(20)]
+    sample = select_tasks(tasks, per_level=2, seed=1)
+    assert Counter(t.difficulty for t in sample) == {"a": 2, "b": 2, "c": 2}
+    assert [t.index for t in sample] == sorted(t.index for t in sample)  # suite order
+    assert select_tasks(tasks, per_level=2, seed=1) == sample
+    assert select_tasks(tasks, per_level=2, seed=2) != sample
+    with pytest.raises(ValueError, match="per_level"):
+        select_tasks(tasks, per_level=2, limit=3)
+
+
+def test_react_runs_the_legal_action_an_untooled_reply_names() -> None:
+    legal = ["go to desk 1", "go to shelf 2", "look"]
+    middleware = FencedToolCalls(lambda: legal, ALFWORLD_SYNTAX)
+    made_up = middleware._fixed(AIMessage('{{"name": "go to shelf 2", "arguments": null}}'))
+    assert [(c["name"], c["args"]) for c in made_up.tool_calls] == [
+        (TOOL, {"action": "go to shelf 2"})
+    ]
+    prose = middleware._fixed(AIMessage("I will look around first."))
+    assert prose.tool_calls[0]["args"] == {"action": "look"}
+    nothing = middleware._fixed(AIMessage("I am not sure what to do."))
+    assert nothing.tool_calls == []
+    # without the suite's setting the reply stays an answer, as on the other suites
+    assert FencedToolCalls()._fixed(AIMessage("I will look around first.")).tool_calls == []
