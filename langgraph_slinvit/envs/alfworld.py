@@ -15,8 +15,9 @@ engine (``textworld[pddl]`` with alfworld's demangler), one household game per e
   hold).
 * ``fork()`` replays the real action history in a fresh engine of the same game (exact: the
   engine is deterministic). A fresh engine translates the game's PDDL once per process (the
-  translation is memoized while an engine starts, under one lock: the translator keeps global
-  state), so a fork costs the grammar parse and the replayed steps.
+  translation is memoized while an engine starts), so a fork costs the grammar parse and the
+  replayed steps. Every engine start and step holds one lock: the translator and the text
+  grammar's parser keep global state, and the graph's branches run in parallel threads.
 
 Needs the ``alfworld`` extra: ``pip install 'langgraph-slinvit[alfworld]'``.
 """
@@ -128,7 +129,9 @@ def load_alfworld_games(archive: str | Path, *, cache: Path | None = None) -> li
 
 # -- the engine -----------------------------------------------------------------------------
 
-_START_LOCK = threading.Lock()
+_ENGINE_LOCK = threading.RLock()
+"""Held for every engine start and step: the PDDL translator and the text grammar's parser
+(tatsu) keep global state, and the graph's branches fork and step games in parallel threads."""
 _TRANSLATIONS: dict[tuple[str, str, bool], Any] = {}
 
 
@@ -153,10 +156,10 @@ class _MemoTranslator:
 
 @contextlib.contextmanager
 def _starting() -> Iterator[None]:
-    """Hold the start lock, with the engine's translator memoized."""
+    """Hold the engine lock, with the engine's translator memoized."""
     from textworld.envs.pddl import logic
 
-    with _START_LOCK:
+    with _ENGINE_LOCK:
         original = logic.fast_downward
         logic.fast_downward = _MemoTranslator(original)
         try:
@@ -185,20 +188,20 @@ def _start_engine(path: Path) -> tuple[Any, Any]:
 
 
 class EngineClock:
-    """Adds up the seconds spent inside ``with clock:`` blocks (thread-safe)."""
+    """Adds up the seconds spent inside ``with clock.measure():`` blocks (thread-safe)."""
 
     def __init__(self) -> None:
         self.seconds = 0.0
         self._lock = threading.Lock()
 
-    def __enter__(self) -> EngineClock:
-        self._started = time.perf_counter()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        spent = time.perf_counter() - self._started
-        with self._lock:
-            self.seconds += spent
+    @contextlib.contextmanager
+    def measure(self) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            with self._lock:
+                self.seconds += time.perf_counter() - started
 
 
 # -- the critic -----------------------------------------------------------------------------
@@ -260,7 +263,7 @@ class ALFWorldEnvironment:
         """Every command sent to the engine, in order (failed ones included)."""
         self.won = False
         self.clock = clock or EngineClock()
-        with self.clock:
+        with self.clock.measure():
             self._engine, state = _start_engine(game.path)
         self.intro = _WELCOME.sub("", state.feedback).strip()
         match = _TASK.search(self.intro)
@@ -332,7 +335,7 @@ class ALFWorldEnvironment:
                 details=self._details(nothing=False),
             )
         command = self.normalize(action)
-        with self.clock:
+        with _ENGINE_LOCK, self.clock.measure():
             state, _score, _done = self._engine.step(command)
         self.history.append(command)
         self._state = state
@@ -391,7 +394,7 @@ class ALFWorldEnvironment:
 
     def close(self) -> None:
         """Close the engine."""
-        with contextlib.suppress(Exception):
+        with _ENGINE_LOCK, contextlib.suppress(Exception):
             self._engine.close()
 
 

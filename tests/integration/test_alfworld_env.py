@@ -212,3 +212,32 @@ def test_the_suite_samples_six_games_of_each_type_and_scores_the_win(
     assert evaluation.success and evaluation.details["task_type"] == task.difficulty
     assert evaluation.details["engine_seconds"] > 0
     assert suite.value_fn(task) is None
+
+
+def test_forks_stepped_from_parallel_threads_stay_exact(games: list[ALFWorldGame]) -> None:
+    """The graph's branches fork and step games in threads: the engine's parser and translator
+    keep global state, so every engine start and step holds one lock."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    game = games[40]
+    walkthrough = game.walkthrough()
+    real = ALFWorldEnvironment(game)
+    try:
+        real.step(walkthrough[0])
+        before = real.state_key()
+
+        def finish(_: int) -> bool:
+            fork = real.fork()
+            try:
+                for command in walkthrough[1:]:
+                    fork.step(command)
+                return fork.won
+            finally:
+                fork.close()
+
+        with ThreadPoolExecutor(4) as pool:
+            assert list(pool.map(finish, range(8))) == [True] * 8
+        assert real.state_key() == before
+        assert real.engine_seconds > 0
+    finally:
+        real.close()
