@@ -22,7 +22,8 @@ pytestmark = pytest.mark.skipif(not sandbox_available()[0], reason=sandbox_avail
 
 COMMANDS = [
     "pwd",
-    "ls -la --time-style=+%s . sub | sed 1d",
+    # the fork's own parent folder ("..") is made when the fork is, so its time is left out
+    "ls -la --time-style=+%s . sub | sed 1d | grep -v ' [.][.]$'",
     "cat sub/a.txt",
     "echo changed > sub/a.txt && touch -d @1000000 sub/a.txt && echo new > b.txt",
     "stat -c '%n %s %a %Y' sub/a.txt && stat -c '%n %s %a' b.txt",

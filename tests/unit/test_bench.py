@@ -234,6 +234,13 @@ def test_lats_searches_in_forks_and_runs_the_best_node_for_real() -> None:
     assert all(call["n"] in (1, 2) for call in model.calls)
 
 
+class _PlainSuite:
+    """The one part of a suite that react reads: no suite-specific settings."""
+
+    def settings(self, method: str) -> dict[str, Any]:
+        return {}
+
+
 def test_react_replies_are_capped_like_every_other_method() -> None:
     # without a cap the small model once looped for 4,700 tokens in one ReAct reply
     def responder(messages: Sequence[BaseMessage], n: int) -> list[str]:
@@ -245,7 +252,8 @@ def test_react_replies_are_capped_like_every_other_method() -> None:
     env = ToyEnv()
     settings = BenchSettings(max_llm_calls=5)
     task = BenchTask("toy", 0, "do the good thing", "easy", None)
-    job = Job(None, task, env, env.describe(), settings, lambda t: model)  # type: ignore[arg-type]
+    suite = _PlainSuite()
+    job = Job(suite, task, env, env.describe(), settings, lambda t: model)  # type: ignore[arg-type]
     result = react.run(job)
     assert env.ran == ["good"] and result.usage["llm_calls"] == 2
     assert [c["kwargs"].get("max_tokens") for c in model.calls] == [REPLY_TOKENS] * 2
