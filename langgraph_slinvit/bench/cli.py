@@ -7,8 +7,9 @@
     slinvit bench report --out docs/results.md --plot docs/results.png
 
 Every method gets the same model, the same prompt context and the same budget of LLM calls per
-task (``--max-llm-calls``, default 20). ``--limit N`` takes N tasks from a shuffle seeded by
-``--sample-seed``, so every method sees the same tasks. Results go to an SQLite file
+task (``--max-llm-calls``; default: the preset's own budget where it sets one, else 20).
+``--limit N`` takes N tasks from a shuffle seeded by ``--sample-seed``, so every method sees
+the same tasks. Results go to an SQLite file
 (``--results``); tasks already there are skipped, so a run resumes and a rerun costs nothing.
 With ``--ray`` the tasks run on Ray workers and this process writes every row.
 """
@@ -107,7 +108,7 @@ def add_bench_parser(sub: Any) -> argparse.ArgumentParser:
         "--max-turns", type=int, default=10, help="react model calls / try-again turns (default 10)"
     )
     add_common_options(bench)
-    bench.set_defaults(handler=run_command, max_llm_calls=DEFAULT_LLM_CALLS, bench_command=None)
+    bench.set_defaults(handler=run_command, bench_command=None)
     reports = bench.add_subparsers(dest="bench_command", metavar="report")
     report = reports.add_parser("report", help="markdown tables and a plot of the results")
     report.add_argument("--results", default=DEFAULT_RESULTS)
@@ -197,11 +198,23 @@ def worker_models(args: argparse.Namespace) -> list[WorkerModel]:
     return [WorkerModel(local)]
 
 
+def bench_llm_calls(args: argparse.Namespace) -> int:
+    """LLM requests per task: ``--max-llm-calls``, else the preset's own budget where it sets
+    one (``alfworld``: 150), else :data:`DEFAULT_LLM_CALLS` for every method."""
+    from langgraph_slinvit.presets import PRESETS
+
+    if getattr(args, "max_llm_calls", None) is not None:
+        return int(args.max_llm_calls)
+    chosen = PRESETS.get(getattr(args, "preset", "default"), {})
+    return int(chosen.get("max_llm_calls", DEFAULT_LLM_CALLS))
+
+
 def bench_settings(args: argparse.Namespace) -> Any:
     """The :class:`BenchSettings` of a parsed ``slinvit bench`` command line."""
     from langgraph_slinvit.bench.core import BenchSettings
     from langgraph_slinvit.cli_options import config_from_args
 
+    args.max_llm_calls = bench_llm_calls(args)
     config = config_from_args(args)
     return BenchSettings(
         max_llm_calls=config.max_llm_calls,

@@ -306,10 +306,12 @@ def test_report_pairs_complete_runs_and_can_leave_out_small_runs() -> None:
 
 
 def test_bench_parser_defaults_and_report_subcommand() -> None:
+    from langgraph_slinvit.bench.cli import bench_llm_calls
+
     parser = cli.build_parser()
     args = parser.parse_args(["bench", "--suite", "blocksworld", "--method", "lats"])
     assert (
-        args.max_llm_calls == 20
+        bench_llm_calls(args) == 20
         and args.sample_seed == 0
         and args.handler.__name__ == ("run_command")
     )

@@ -122,6 +122,19 @@ def test_each_command_starts_from_the_preset_of_its_environment() -> None:
     assert settings.slinvit == SlinvitConfig(max_llm_calls=20) and settings.max_llm_calls == 20
 
 
+def test_a_bench_preset_brings_its_own_llm_budget_unless_one_is_given() -> None:
+    from langgraph_slinvit.bench.cli import bench_settings
+
+    parser = cli.build_parser()
+    base = ["bench", "--suite", "alfworld", "--method", "react"]
+    settings = bench_settings(parser.parse_args([*base, "--preset", "alfworld"]))
+    assert settings.max_llm_calls == settings.slinvit.max_llm_calls == 150
+    given = parser.parse_args([*base, "--preset", "alfworld", "--max-llm-calls", "30"])
+    assert bench_settings(given).max_llm_calls == bench_settings(given).slinvit.max_llm_calls == 30
+    # a preset without a budget of its own keeps the bench's 20 for every method
+    assert bench_settings(parser.parse_args([*base, "--preset", "sql"])).max_llm_calls == 20
+
+
 def test_shell_and_puzzle_environments_bring_their_presets(tmp_path: Path) -> None:
     assert ShellEnvironment.default_settings() == preset("shell")
     assert BlocksWorldEnvironment.default_settings() == preset("blocksworld")
