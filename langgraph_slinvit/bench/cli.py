@@ -80,6 +80,13 @@ def add_bench_parser(sub: Any) -> argparse.ArgumentParser:
         help="intercode-sql: bare database errors, without the line naming the table that "
         "holds a missing column (as runs before the hints existed)",
     )
+    bench.add_argument(
+        "--alfworld-critic",
+        choices=["open", "listed"],
+        default="open",
+        help="alfworld: the sub-goal critic splits the task itself (open, default) or is given "
+        "the task type's sub-goals (listed)",
+    )
     dist = bench.add_argument_group("Ray workers")
     dist.add_argument(
         "--ray",
@@ -236,6 +243,8 @@ def suite_options(args: argparse.Namespace) -> dict[str, Any]:
             "mariadb_url": args.mariadb_url,
             "schema_hints": args.schema_hints,
         }
+    if args.suite == "alfworld":
+        return {"critic": args.alfworld_critic}
     return {}
 
 
@@ -255,6 +264,8 @@ def run_command(args: argparse.Namespace) -> int:
         raise UserError("--backend applies to --suite intercode-sql only")
     if not args.schema_hints and args.suite != "intercode-sql":
         raise UserError("--no-schema-hints applies to --suite intercode-sql only")
+    if args.alfworld_critic != "open" and args.suite != "alfworld":
+        raise UserError("--alfworld-critic applies to --suite alfworld only")
     if args.oracle and args.method != "slinvit":
         print(
             f"slinvit: note: --oracle changes only slinvit; {args.method} is "

@@ -34,7 +34,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from langgraph_slinvit.envs.base import ActionSyntax, CriticRubric, Observation
 from langgraph_slinvit.paths import cache_root
@@ -44,16 +44,23 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ALFWORLD_SYNTAX",
+    "CRITIC_STYLES",
     "MAX_STEPS",
     "TASK_TYPES",
     "ALFWorldEnvironment",
     "ALFWorldGame",
+    "listed_rubric",
     "load_alfworld_games",
     "parse_subgoals",
+    "subgoal_plan",
 ]
 
 MAX_STEPS = 50
 """Steps per episode in the usual ALFWorld protocol."""
+
+CriticStyle = Literal["open", "listed"]
+CRITIC_STYLES: tuple[str, ...] = ("open", "listed")
+"""How the sub-goal critic is asked: it splits the task itself, or is given the sub-goals."""
 
 TASK_TYPES: dict[str, str] = {
     "pick_and_place_simple": "pick",
@@ -228,6 +235,66 @@ answered "Nothing happens." achieved nothing). Be brief, then finish with a line
 "Sub-goals: H of T" (H achieved of T in all)."""
 
 
+_LOOK = re.compile(r"^(?:look at|examine)\s+(?:the\s+)?(\w+)\s+(?:under|with)\s+the\s+(\w+)")
+_TWO = re.compile(r"^(?:put|find)\s+two\s+(\w+)\s+(?:and put them\s+)?(?:in|on|in/on)\s+(\w+)")
+_ONE = re.compile(
+    r"^(?:put|clean|heat|cool)\s+(?:a|an|some)\s+(?:clean\s+|hot\s+|cool\s+)?(\w+)\s+"
+    r"(?:and put it\s+)?(?:in|on|in/on)\s+(\w+)"
+)
+_CHANGE = {
+    "clean": "clean the {o} with a sinkbasin",
+    "heat": "heat the {o} with a microwave",
+    "cool": "cool the {o} with a fridge",
+}
+
+
+def subgoal_plan(task_type: str, task: str) -> list[str]:
+    """The sub-goals of an ALFWorld task, in order, from its type and sentence (the templates
+    every ALFWorld game of that type follows; nothing of the game's solution): ``put a clean
+    mug in coffeemachine`` -> find the mug, take the mug, clean the mug with a sinkbasin, put
+    the mug in/on the coffeemachine."""
+    sentence = task.strip().lower()
+    if task_type == "look":
+        found = _LOOK.match(sentence)
+        obj, lamp = found.groups() if found else ("object", "desklamp")
+        return [f"find the {obj}", f"take the {obj}", f"find the {lamp}", f"use the {lamp}"]
+    if task_type == "pick two":
+        found = _TWO.match(sentence)
+        obj, place = found.groups() if found else ("object", "target")
+        one = [f"find a {obj}", f"take the {obj}", f"put the {obj} in/on the {place}"]
+        two = [f"find a second {obj}", f"take the second {obj}", f"put it in/on the {place}"]
+        return one + two
+    if task_type not in ("pick", *_CHANGE):
+        raise ValueError(f"unknown ALFWorld task type {task_type!r}")
+    found = _ONE.match(sentence)
+    obj, place = found.groups() if found else ("object", "target")
+    change = [_CHANGE[task_type].format(o=obj)] if task_type in _CHANGE else []
+    return [f"find the {obj}", f"take the {obj}", *change, f"put the {obj} in/on the {place}"]
+
+
+LISTED_QUESTION = """The task has {total} sub-goals, in order:
+{plan}
+A sub-goal holds only when a result above shows it done (an action answered "Nothing happens." \
+did nothing), and a later one counts only if the earlier ones hold. How many hold? Answer with \
+one line "Sub-goals: H of {total}"."""
+
+
+def listed_rubric(task_type: str, task: str) -> CriticRubric:
+    """The sub-goal critic with the task's sub-goals listed (:func:`subgoal_plan`): the model
+    only counts how many hold, out of a total it is given (its own reply's total is ignored)."""
+    plan = subgoal_plan(task_type, task)
+    listed = "\n".join(f"{i}. {goal}" for i, goal in enumerate(plan, 1))
+    total = len(plan)
+
+    def held_share(text: str) -> float | None:
+        found = _SUBGOALS.findall(text or "")
+        if not found:
+            return None
+        return max(0.0, min(1.0, int(found[-1][0]) / total))
+
+    return CriticRubric(LISTED_QUESTION.format(total=total, plan=listed), held_share)
+
+
 # -- the environment ------------------------------------------------------------------------
 
 
@@ -239,6 +306,8 @@ class ALFWorldEnvironment:
         max_steps: steps after which the episode ends (:data:`MAX_STEPS`).
         clock: where the seconds spent in the engine add up (shared with every fork; a new
             one by default), read as ``engine_seconds``.
+        critic: the sub-goal critic's question: ``"open"`` (the model splits the task into
+            sub-goals itself) or ``"listed"`` (it is given them: :func:`listed_rubric`).
     """
 
     language = "text"
@@ -250,6 +319,7 @@ class ALFWorldEnvironment:
         *,
         max_steps: int = MAX_STEPS,
         clock: EngineClock | None = None,
+        critic: CriticStyle = "open",
     ) -> None:
         if not isinstance(game, ALFWorldGame):
             path = Path(game)
@@ -257,6 +327,9 @@ class ALFWorldEnvironment:
             game = ALFWorldGame(f"{folder}/{path.parent.name}", path, task_type_of(folder))
         if max_steps < 1:
             raise ValueError("max_steps must be at least 1")
+        if critic not in CRITIC_STYLES:
+            raise ValueError(f"critic must be one of {', '.join(CRITIC_STYLES)}, not {critic!r}")
+        self.critic = critic
         self.game = game
         self.max_steps = max_steps
         self.history: list[str] = []
@@ -372,7 +445,9 @@ class ALFWorldEnvironment:
 
     def fork(self) -> ALFWorldEnvironment:
         """A fresh engine of the same game with the real history replayed into it."""
-        clone = ALFWorldEnvironment(self.game, max_steps=self.max_steps, clock=self.clock)
+        clone = ALFWorldEnvironment(
+            self.game, max_steps=self.max_steps, clock=self.clock, critic=self.critic
+        )
         for command in self.history:
             clone.step(command)
         return clone
@@ -385,6 +460,8 @@ class ALFWorldEnvironment:
 
     def critic_rubric(self) -> CriticRubric:
         """The sub-goal critic: the share of the task's sub-goals the trajectory achieved."""
+        if self.critic == "listed":
+            return listed_rubric(self.game.task_type, self.task)
         return CriticRubric(SUBGOAL_QUESTION, parse_subgoals)
 
     def state_key(self) -> tuple[Any, ...]:

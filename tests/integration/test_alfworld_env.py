@@ -241,3 +241,31 @@ def test_forks_stepped_from_parallel_threads_stay_exact(games: list[ALFWorldGame
         assert real.engine_seconds > 0
     finally:
         real.close()
+
+
+def test_every_game_s_sentence_gives_its_type_s_sub_goals_and_forks_keep_the_critic(
+    games: list[ALFWorldGame],
+) -> None:
+    """The listed critic's sub-goals read every game's own task sentence (no placeholder left),
+    and a fork asks the same critic as its game."""
+    from langgraph_slinvit.bench.suites.alfworld import task_sentence
+    from langgraph_slinvit.envs.alfworld import subgoal_plan
+
+    sizes = {"pick": 3, "look": 4, "clean": 4, "heat": 4, "cool": 4, "pick two": 6}
+    for game in games:
+        plan = subgoal_plan(game.task_type, task_sentence(game))
+        assert len(plan) == sizes[game.task_type], game.game_id
+        assert not any(" object" in goal or " target" in goal for goal in plan), game.game_id
+    env = ALFWorldEnvironment(games[40], critic="listed")
+    try:
+        fork = env.fork()
+        try:
+            question = critic_rubric_of(fork).question
+            assert fork.critic == "listed" and question == critic_rubric_of(env).question
+            assert "The task has 3 sub-goals, in order:\n1. find the watch" in question
+        finally:
+            fork.close()
+    finally:
+        env.close()
+    with pytest.raises(ValueError, match="critic must be one of"):
+        ALFWorldEnvironment(games[40], critic="closed")  # type: ignore[arg-type]

@@ -12,7 +12,12 @@ from langgraph_slinvit.bench.core import BenchTask
 from langgraph_slinvit.bench.methods.react import TOOL, FencedToolCalls
 from langgraph_slinvit.bench.runner import select_tasks
 from langgraph_slinvit.config import SlinvitConfig
-from langgraph_slinvit.envs.alfworld import ALFWORLD_SYNTAX, parse_subgoals
+from langgraph_slinvit.envs.alfworld import (
+    ALFWORLD_SYNTAX,
+    listed_rubric,
+    parse_subgoals,
+    subgoal_plan,
+)
 from langgraph_slinvit.envs.base import TEXT_SYNTAX, CriticRubric, critic_rubric_of
 from langgraph_slinvit.episode import actions_to_run
 from langgraph_slinvit.prompts import CRITIC_QUESTION, SUBMIT, critic_messages
@@ -89,3 +94,115 @@ def test_react_runs_the_legal_action_an_untooled_reply_names() -> None:
     assert nothing.tool_calls == []
     # without the suite's setting the reply stays an answer, as on the other suites
     assert FencedToolCalls()._fixed(AIMessage("I will look around first.")).tool_calls == []
+
+
+@pytest.mark.parametrize(
+    ("task_type", "sentence", "plan"),
+    [
+        (
+            "pick",
+            "put some watch on safe.",
+            ["find the watch", "take the watch", "put the watch in/on the safe"],
+        ),
+        (
+            "clean",
+            "put a clean bowl in cabinet.",
+            [
+                "find the bowl",
+                "take the bowl",
+                "clean the bowl with a sinkbasin",
+                "put the bowl in/on the cabinet",
+            ],
+        ),
+        (
+            "heat",
+            "heat some egg and put it in garbagecan.",
+            [
+                "find the egg",
+                "take the egg",
+                "heat the egg with a microwave",
+                "put the egg in/on the garbagecan",
+            ],
+        ),
+        (
+            "cool",
+            "put a cool bread in countertop.",
+            [
+                "find the bread",
+                "take the bread",
+                "cool the bread with a fridge",
+                "put the bread in/on the countertop",
+            ],
+        ),
+        (
+            "look",
+            "examine the book with the desklamp.",
+            ["find the book", "take the book", "find the desklamp", "use the desklamp"],
+        ),
+        (
+            "look",
+            "look at cd under the floorlamp.",
+            ["find the cd", "take the cd", "find the floorlamp", "use the floorlamp"],
+        ),
+        (
+            "pick two",
+            "find two cd and put them in safe.",
+            [
+                "find a cd",
+                "take the cd",
+                "put the cd in/on the safe",
+                "find a second cd",
+                "take the second cd",
+                "put it in/on the safe",
+            ],
+        ),
+    ],
+)
+def test_the_sub_goals_of_each_task_type_come_from_its_sentence(
+    task_type: str, sentence: str, plan: list[str]
+) -> None:
+    assert subgoal_plan(task_type, sentence) == plan
+
+
+def test_an_unknown_task_type_is_refused_and_an_unread_sentence_keeps_the_type_s_plan() -> None:
+    with pytest.raises(ValueError, match="unknown ALFWorld task type"):
+        subgoal_plan("juggle", "juggle three apples.")
+    assert subgoal_plan("heat", "warm it up.") == [
+        "find the object",
+        "take the object",
+        "heat the object with a microwave",
+        "put the object in/on the target",
+    ]
+
+
+def test_the_listed_critic_names_the_sub_goals_and_counts_out_of_their_number() -> None:
+    rubric = listed_rubric("clean", "put a clean bowl in cabinet.")
+    assert "The task has 4 sub-goals, in order:\n1. find the bowl\n2. take the bowl" in (
+        rubric.question
+    )
+    assert rubric.question.endswith('"Sub-goals: H of 4".')
+    assert rubric.parse("Sub-goals: 2 of 4") == 0.5
+    assert rubric.parse("Sub-goals: 1 of 1") == 0.25  # the model's own total is not taken
+    assert rubric.parse("Sub-goals: 9 of 4") == 1.0
+    assert rubric.parse("two hold") is None
+
+
+def test_the_listed_critic_is_part_of_the_identity_of_the_runs_that_ask_it(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from langgraph_slinvit import cli
+    from langgraph_slinvit.bench.cli import suite_options
+    from langgraph_slinvit.bench.suites.alfworld import ALFWorldSuite
+
+    first = ALFWorldSuite()  # the first runs' critic: their identity stays as it was
+    assert first.settings("slinvit") == first.settings("lats") == {"max_steps": 50}
+    listed = ALFWorldSuite(critic="listed")
+    assert listed.settings("slinvit") == {"max_steps": 50, "critic": "listed"}
+    assert listed.settings("single") == {"max_steps": 50}  # it asks no critic
+    with pytest.raises(ValueError, match="critic must be one of open, listed"):
+        ALFWorldSuite(critic="closed")  # type: ignore[arg-type]
+    parser = cli.build_parser()
+    base = ["bench", "--method", "slinvit", "--alfworld-critic", "listed"]
+    assert suite_options(parser.parse_args([*base, "--suite", "alfworld"])) == {"critic": "listed"}
+    assert cli.main([*base, "--suite", "blocksworld"]) == 2
+    assert "--alfworld-critic applies to --suite alfworld only" in capsys.readouterr().err

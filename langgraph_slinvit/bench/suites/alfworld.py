@@ -20,9 +20,11 @@ from langgraph_slinvit.bench.core import BenchTask, Evaluation
 from langgraph_slinvit.bench.methods.react import UNTOOLED_RUNS_ACTION
 from langgraph_slinvit.bench.tasks import resolve_data_dir
 from langgraph_slinvit.envs.alfworld import (
+    CRITIC_STYLES,
     MAX_STEPS,
     ALFWorldEnvironment,
     ALFWorldGame,
+    CriticStyle,
     load_alfworld_games,
 )
 from langgraph_slinvit.envs.base import Environment
@@ -30,6 +32,9 @@ from langgraph_slinvit.value import ValueContext, ValueHook
 
 ARCHIVE = "alfworld/valid_unseen.tar.gz"
 """The games, relative to the data folder."""
+CRITIC_METHODS = ("slinvit", "lats")
+"""The methods that ask the environment's sub-goal critic (its question is in their runs'
+identity)."""
 
 
 def _game_env(env: Environment) -> ALFWorldEnvironment:
@@ -49,10 +54,17 @@ class ALFWorldSuite:
     """The report gives a 95% interval for each task type's success."""
 
     def __init__(
-        self, *, data_dir: str | os.PathLike[str] | None = None, max_steps: int = MAX_STEPS
+        self,
+        *,
+        data_dir: str | os.PathLike[str] | None = None,
+        max_steps: int = MAX_STEPS,
+        critic: CriticStyle = "open",
     ) -> None:
+        if critic not in CRITIC_STYLES:
+            raise ValueError(f"critic must be one of {', '.join(CRITIC_STYLES)}, not {critic!r}")
         self.data_dir = data_dir
         self.max_steps = max_steps
+        self.critic = critic
         self._games: list[ALFWorldGame] | None = None
 
     def games(self) -> list[ALFWorldGame]:
@@ -70,10 +82,12 @@ class ALFWorldSuite:
     def settings(self, method: str) -> dict[str, Any]:
         if method == "react":  # the small model often names the command instead of a tool call
             return {"max_steps": self.max_steps, "untooled_reply": UNTOOLED_RUNS_ACTION}
+        if self.critic != "open" and method in CRITIC_METHODS:  # "open": as the first runs
+            return {"max_steps": self.max_steps, "critic": self.critic}
         return {"max_steps": self.max_steps}
 
     def make_env(self, task: BenchTask) -> Environment:
-        return ALFWorldEnvironment(task.raw, max_steps=self.max_steps)
+        return ALFWorldEnvironment(task.raw, max_steps=self.max_steps, critic=self.critic)
 
     def evaluate(self, task: BenchTask, env: Environment, steps: list[dict]) -> Evaluation:
         game = _game_env(env)
