@@ -37,7 +37,7 @@ from langchain_core.outputs import ChatGeneration, LLMResult
 from langchain_core.runnables import RunnableConfig
 from langchain_core.runnables.config import var_child_runnable_config
 
-from langgraph_slinvit.budget import Budget
+from langgraph_slinvit.budget import Budget, BudgetExhausted
 from langgraph_slinvit.models import ResolvedModel, resolve_model
 
 log = logging.getLogger(__name__)
@@ -299,6 +299,11 @@ class Policy:
                     kwargs.pop("top_logprobs", None)
                     self.want_logprobs = False
                     continue
+                cut = "timeout" in kwargs and time.time() >= budget.deadline - 0.05
+                if attempt == 0 and cut and is_transient(exc):
+                    # a first try cut at the run's own deadline (not an endpoint that keeps
+                    # failing): the time budget ran out, and the run stops as on any budget
+                    raise BudgetExhausted("max_seconds") from exc
                 attempt += 1
                 transient = is_transient(exc)
                 delay = min(self.backoff * 2 ** (attempt - 1), 30.0)

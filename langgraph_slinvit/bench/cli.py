@@ -87,6 +87,12 @@ def add_bench_parser(sub: Any) -> argparse.ArgumentParser:
         help="alfworld: the sub-goal critic splits the task itself (open, default) or is given "
         "the task type's sub-goals (listed)",
     )
+    bench.add_argument(
+        "--alfworld-rule-value",
+        action="store_true",
+        help="alfworld, slinvit: value a state by the task's sub-goals that the game's replies "
+        "show done (a rule, not the win flag) instead of execution feedback alone",
+    )
     dist = bench.add_argument_group("Ray workers")
     dist.add_argument(
         "--ray",
@@ -244,7 +250,7 @@ def suite_options(args: argparse.Namespace) -> dict[str, Any]:
             "schema_hints": args.schema_hints,
         }
     if args.suite == "alfworld":
-        return {"critic": args.alfworld_critic}
+        return {"critic": args.alfworld_critic, "rule_value": args.alfworld_rule_value}
     return {}
 
 
@@ -266,6 +272,8 @@ def run_command(args: argparse.Namespace) -> int:
         raise UserError("--no-schema-hints applies to --suite intercode-sql only")
     if args.alfworld_critic != "open" and args.suite != "alfworld":
         raise UserError("--alfworld-critic applies to --suite alfworld only")
+    if args.alfworld_rule_value and args.suite != "alfworld":
+        raise UserError("--alfworld-rule-value applies to --suite alfworld only")
     if args.oracle and args.method != "slinvit":
         print(
             f"slinvit: note: --oracle changes only slinvit; {args.method} is "

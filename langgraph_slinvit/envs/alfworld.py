@@ -53,6 +53,7 @@ __all__ = [
     "load_alfworld_games",
     "parse_subgoals",
     "subgoal_plan",
+    "subgoal_progress",
 ]
 
 MAX_STEPS = 50
@@ -295,6 +296,77 @@ def listed_rubric(task_type: str, task: str) -> CriticRubric:
     return CriticRubric(LISTED_QUESTION.format(total=total, plan=listed), held_share)
 
 
+_PICK_UP = re.compile(r"^You pick up the (\w+ \d+) from")
+_PLACE = re.compile(r"^You (?:move|put) the (\w+ \d+) (?:to|in|on|in/on) the (\w+) \d+")
+_CHANGED = re.compile(r"^You (clean|heat|cool) the (\w+ \d+) using")
+_LAMP = re.compile(r"^You turn (on|off) the (\w+) \d+")
+
+
+def subgoal_progress(task_type: str, task: str, feedback: list[str]) -> float:
+    """The share of the task's sub-goals (:func:`subgoal_plan`) that the game's own messages
+    show done, in order: a rule-based value that reads only what the agent read (the task
+    sentence and the replies to its actions), never the win flag or the game's goal.
+
+    ``feedback`` is the game's text, the intro first, then one reply per action. An object is
+    found once a reply names it (``mug 1``), taken while held (picked up, not yet placed),
+    changed once cleaned, heated or cooled while held, and placed once moved into a receptacle
+    of the task's kind (after its change, where the task asks one).
+    """
+    plan = subgoal_plan(task_type, task)
+    target = plan[0].rsplit(" ", 1)[-1]
+    lamp = plan[2].rsplit(" ", 1)[-1] if task_type == "look" else ""
+    place = plan[-1].rsplit(" ", 1)[-1]
+    want = {"clean": "clean", "heat": "heat", "cool": "cool"}.get(task_type)
+    seen: set[str] = set()
+    held: str | None = None
+    changed: set[str] = set()
+    placed: set[str] = set()
+    lamp_seen = lamp_on = False
+    for text in feedback:
+        first = text.strip().splitlines()[0] if text.strip() else ""
+        seen.update(f"{target} {n}" for n in re.findall(rf"\b{target} (\d+)\b", text))
+        if lamp and re.search(rf"\b{lamp} \d+\b", text):
+            lamp_seen = True
+        if found := _PICK_UP.match(first):
+            held = found.group(1) if found.group(1).startswith(f"{target} ") else None
+        elif found := _PLACE.match(first):
+            thing, into = found.groups()
+            if thing == held:
+                held = None
+                if into == place and (want is None or thing in changed):
+                    placed.add(thing)
+        elif (found := _CHANGED.match(first)) and found.group(2) == held:
+            if found.group(1) == want:
+                changed.add(held)
+        elif (found := _LAMP.match(first)) and found.group(2) == lamp:
+            lamp_on = found.group(1) == "on"
+    if task_type == "look":  # the lamp may be turned on before the object is taken
+        done = [bool(seen), held is not None, lamp_seen, lamp_on and held is not None]
+    elif task_type == "pick two":
+        loose = seen - placed
+        done = [
+            bool(seen),
+            held is not None or len(placed) >= 1,
+            len(placed) >= 1,
+            len(placed) >= 2 or (len(placed) == 1 and bool(loose)),
+            len(placed) >= 2 or (len(placed) == 1 and held is not None),
+            len(placed) >= 2,
+        ]
+    else:
+        done = [
+            bool(seen) or bool(placed),
+            held is not None or bool(placed),
+            *([bool(changed) or bool(placed)] if want else []),
+            bool(placed),
+        ]
+    held_in_order = 0
+    for ok in done:
+        if not ok:
+            break
+        held_in_order += 1
+    return held_in_order / len(plan)
+
+
 # -- the environment ------------------------------------------------------------------------
 
 
@@ -343,6 +415,8 @@ class ALFWorldEnvironment:
         self.task = match.group(1).strip() if match else ""
         """The task sentence of the game (``put a clean mug in coffeemachine.``)."""
         self.last_feedback = self.intro
+        self.feedback: list[str] = [self.intro]
+        """The game's text so far: the intro, then its reply to every command."""
         self._state = state
         self._admissible = _admissible(state)
 
@@ -416,6 +490,7 @@ class ALFWorldEnvironment:
         self._admissible = _admissible(state)
         feedback = state.feedback.strip()
         self.last_feedback = feedback
+        self.feedback.append(feedback)
         nothing = feedback == NOTHING_HAPPENS
         output = feedback
         if self.won:
@@ -463,6 +538,10 @@ class ALFWorldEnvironment:
         if self.critic == "listed":
             return listed_rubric(self.game.task_type, self.task)
         return CriticRubric(SUBGOAL_QUESTION, parse_subgoals)
+
+    def subgoal_progress(self) -> float:
+        """The rule-based value of this state: :func:`subgoal_progress` of the game's text."""
+        return subgoal_progress(self.game.task_type, self.task, self.feedback)
 
     def state_key(self) -> tuple[Any, ...]:
         """The engine's current facts and admissible commands (what a fork must reproduce)."""

@@ -183,6 +183,17 @@ def test_hanging_endpoint_respects_max_seconds(shop_db: Path, endpoint) -> None:
     assert 2 <= len(server.requests) < 11
 
 
+def test_a_slow_first_answer_cut_at_the_deadline_ends_the_run_on_its_time_budget(
+    shop_db: Path, endpoint
+) -> None:
+    """An endpoint that is slow, not failing: the run's deadline cuts its first try, and the
+    run stops as on any spent budget (stop_reason max_seconds), not with an endpoint error."""
+    server = endpoint(lambda i: "hang")
+    out, elapsed = run_agent(shop_db, model_at(server.url, timeout=30.0), max_seconds=0.8)
+    assert out["stop_reason"] == "max_seconds"
+    assert len(server.requests) == 1 and elapsed < 0.8 + 0.6, elapsed
+
+
 @pytest.mark.parametrize("body", ["badjson", "shape"])
 def test_malformed_body_is_a_clear_error_without_retries(
     shop_db: Path, endpoint, body: str

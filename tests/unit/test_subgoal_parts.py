@@ -203,6 +203,14 @@ def test_the_listed_critic_is_part_of_the_identity_of_the_runs_that_ask_it(
         ALFWorldSuite(critic="closed")  # type: ignore[arg-type]
     parser = cli.build_parser()
     base = ["bench", "--method", "slinvit", "--alfworld-critic", "listed"]
-    assert suite_options(parser.parse_args([*base, "--suite", "alfworld"])) == {"critic": "listed"}
+    assert suite_options(parser.parse_args([*base, "--suite", "alfworld"])) == {
+        "critic": "listed",
+        "rule_value": False,
+    }
+    ruled = ALFWorldSuite(rule_value=True)
+    assert ruled.settings("slinvit") == {"max_steps": 50, "rule_value": "sub-goals"}
+    assert ruled.settings("react") == first.settings("react")
+    assert first.value_fn(None) is None  # type: ignore[arg-type]
+    assert ruled.value_fn(None) is not None  # type: ignore[arg-type]
     assert cli.main([*base, "--suite", "blocksworld"]) == 2
     assert "--alfworld-critic applies to --suite alfworld only" in capsys.readouterr().err

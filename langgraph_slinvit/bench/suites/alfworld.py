@@ -4,7 +4,8 @@ TextWorld engine (:class:`~langgraph_slinvit.envs.alfworld.ALFWorldEnvironment`)
 The reward is the game's own: 1 when the game says the task is won within 50 steps, else 0. The
 task type (pick, look, clean, heat, cool, pick two) is each task's ``difficulty``, so the report
 gives success by task type. The non-oracle value is the environment's sub-goal critic (an LLM
-call, not a rule), so :meth:`ALFWorldSuite.value_fn` is None; an oracle run uses the win flag.
+call), or with ``rule_value`` the share of the task's sub-goals that the game's replies show done
+(:meth:`ALFWorldSuite.value_fn`); an oracle run uses the win flag.
 Each row keeps ``engine_seconds``, the time spent in the engine (starts, steps, forks' replays),
 and the summary its share of wall time.
 """
@@ -59,12 +60,16 @@ class ALFWorldSuite:
         data_dir: str | os.PathLike[str] | None = None,
         max_steps: int = MAX_STEPS,
         critic: CriticStyle = "open",
+        rule_value: bool = False,
     ) -> None:
         if critic not in CRITIC_STYLES:
             raise ValueError(f"critic must be one of {', '.join(CRITIC_STYLES)}, not {critic!r}")
         self.data_dir = data_dir
         self.max_steps = max_steps
         self.critic = critic
+        self.rule_value = rule_value
+        """SLINVIT's value is :meth:`ALFWorldEnvironment.subgoal_progress` (a rule that reads
+        the game's replies) instead of execution feedback alone."""
         self._games: list[ALFWorldGame] | None = None
 
     def games(self) -> list[ALFWorldGame]:
@@ -82,9 +87,12 @@ class ALFWorldSuite:
     def settings(self, method: str) -> dict[str, Any]:
         if method == "react":  # the small model often names the command instead of a tool call
             return {"max_steps": self.max_steps, "untooled_reply": UNTOOLED_RUNS_ACTION}
+        settings: dict[str, Any] = {"max_steps": self.max_steps}
         if self.critic != "open" and method in CRITIC_METHODS:  # "open": as the first runs
-            return {"max_steps": self.max_steps, "critic": self.critic}
-        return {"max_steps": self.max_steps}
+            settings["critic"] = self.critic
+        if self.rule_value and method == "slinvit":
+            settings["rule_value"] = "sub-goals"
+        return settings
 
     def make_env(self, task: BenchTask) -> Environment:
         return ALFWorldEnvironment(task.raw, max_steps=self.max_steps, critic=self.critic)
@@ -113,7 +121,15 @@ class ALFWorldSuite:
         return alfworld_oracle_reward
 
     def value_fn(self, task: BenchTask) -> ValueHook | None:
-        return None  # the sub-goal critic (an LLM call) is the value; see the preset
+        """With ``rule_value``, the sub-goals the game's replies show done (non-oracle: never
+        the win flag); else None, and the sub-goal critic (an LLM call) is the value."""
+        if not self.rule_value:
+            return None
+
+        def alfworld_subgoal_value(ctx: ValueContext) -> float:
+            return _game_env(ctx.env).subgoal_progress()
+
+        return alfworld_subgoal_value
 
     def close(self) -> None:
         pass
