@@ -12,7 +12,9 @@ engine (``textworld[pddl]`` with alfworld's demangler), one household game per e
   ``details["won"]`` and never in :meth:`ALFWorldEnvironment.feedback_value`, which is 0 for
   ``Nothing happens.`` and 1 for any other action. Without a gold answer the value comes from
   the LLM critic of :meth:`ALFWorldEnvironment.critic_rubric` (how many of the task's sub-goals
-  hold).
+  hold; the model splits the task itself, or is given the sub-goals with ``critic="listed"``),
+  or from the rule :meth:`ALFWorldEnvironment.subgoal_progress` (the sub-goals that the game's
+  replies show done: found, taken, cleaned/heated/cooled, placed; a lamp turned on).
 * ``fork()`` replays the real action history in a fresh engine of the same game (exact: the
   engine is deterministic). A fresh engine translates the game's PDDL once per process (the
   translation is memoized while an engine starts), so a fork costs the grammar parse and the

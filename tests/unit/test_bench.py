@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -654,3 +655,19 @@ def test_a_recorded_setting_the_library_dropped_keeps_its_published_value(monkey
     cfg = SlinvitConfig()
     assert "agreement_basis" not in asdict(cfg)
     assert identity.recorded_config(cfg)["agreement_basis"] == "samples"
+
+
+def test_react_stops_before_a_model_call_once_the_task_s_seconds_are_spent() -> None:
+    def responder(messages: Sequence[BaseMessage], n: int) -> list[str]:
+        time.sleep(0.3)  # each call takes longer than the whole budget left after the first
+        return ['```json\n{"name": "execute", "arguments": {"action": "good"}}\n```'] * n
+
+    model = ScriptedChatModel(responder=responder, calls=[])
+    env = ToyEnv()
+    settings = BenchSettings(max_llm_calls=10, max_turns=10, max_seconds=0.2)
+    task = BenchTask("toy", 0, "do the good thing", "easy", None)
+    suite = _PlainSuite()
+    job = Job(suite, task, env, env.describe(), settings, lambda t: model)  # type: ignore[arg-type]
+    result = react.run(job)
+    assert result.usage["llm_calls"] == 1 and env.ran == ["good"]
+    assert result.details["final_reply"] == react.TIME_UP

@@ -2,8 +2,9 @@
 
 The tool runs an action in the task's real environment and returns the observation. The agent
 makes at most ``max_turns`` model calls (``ModelCallLimitMiddleware``; never more than the LLM
-budget). Small models often write a tool call as JSON in a ```json fence instead of a real tool
-call: :class:`FencedToolCalls` turns such replies into ``tool_calls`` (the local model's
+budget) and stops before a call once the task's ``max_seconds`` are spent (:class:`Deadline`).
+Small models often write a tool call as JSON in a ```json fence instead of a real tool call:
+:class:`FencedToolCalls` turns such replies into ``tool_calls`` (the local model's
 ``LocalChatOpenAI`` already does this) and renames a lone argument to ``action``. If the model
 answers without calling the tool, the last executed action is its answer. Each reply is capped
 at the tokens every other method's replies get (``REPLY_TOKENS``): without it the small model
@@ -12,12 +13,18 @@ can loop until its context is full (seen: 4,700 tokens in one reply, over 15 min
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
 from langchain.agents import create_agent
-from langchain.agents.middleware import AgentMiddleware, ModelCallLimitMiddleware, ModelResponse
+from langchain.agents.middleware import (
+    AgentMiddleware,
+    ModelCallLimitMiddleware,
+    ModelResponse,
+    hook_config,
+)
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from langchain_core.messages.tool import tool_call
@@ -36,6 +43,7 @@ UNTOOLED_RUNS_ACTION = "runs the legal action it names"
 """A suite's ``untooled_reply`` setting for react: a reply without a tool call that names a legal
 action runs it (recorded in the run's config through the suite's settings)."""
 TOOL = "execute"
+TIME_UP = "Stopped: the task's time budget (max_seconds) is spent."
 PLACES = {TEXT_SYNTAX.description: "puzzle (copy a legal action)"}
 """This baseline's own wording of a place, where it differs from the syntax's description
 (kept, so its prompt and its published rows stay the same)."""
@@ -90,6 +98,21 @@ class UsageCounter(BaseCallbackHandler):
             completion = int(usage.get("completion_tokens") or 0)
         self.prompt_tokens += prompt
         self.completion_tokens += completion
+
+
+class Deadline(AgentMiddleware):
+    """End the agent before a model call once ``deadline`` (``time.time()``) has passed: the
+    task's ``max_seconds``, the wall-clock budget every other method stops on."""
+
+    def __init__(self, deadline: float) -> None:
+        super().__init__()
+        self.deadline = deadline
+
+    @hook_config(can_jump_to=["end"])
+    def before_model(self, state: Any, runtime: Any) -> dict[str, Any] | None:
+        if time.time() < self.deadline:
+            return None
+        return {"jump_to": "end", "messages": [AIMessage(content=TIME_UP)]}
 
 
 class ReplyCap(AgentMiddleware):
@@ -194,6 +217,7 @@ def _fix(message: AIMessage) -> AIMessage:
 
 
 def run(job: Job) -> MethodResult:
+    started = time.time()
     settings = job.settings
     env = job.env
     steps: list[dict] = []
@@ -229,6 +253,7 @@ def run(job: Job) -> MethodResult:
             latest_only,
             FencedToolCalls(choices, syntax) if untooled else FencedToolCalls(),
             ModelCallLimitMiddleware(run_limit=_limit(settings), exit_behavior="end"),
+            Deadline(started + settings.max_seconds),
         ],
     )
     counter = UsageCounter()
