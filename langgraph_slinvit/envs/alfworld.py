@@ -302,6 +302,7 @@ _PICK_UP = re.compile(r"^You pick up the (\w+ \d+) from")
 _PLACE = re.compile(r"^You (?:move|put) the (\w+ \d+) (?:to|in|on|in/on) the (\w+) \d+")
 _CHANGED = re.compile(r"^You (clean|heat|cool) the (\w+ \d+) using")
 _LAMP = re.compile(r"^You turn (on|off) the (\w+) \d+")
+_ARRIVE = re.compile(r"^You arrive at (\w+ \d+)")
 
 
 def subgoal_progress(task_type: str, task: str, feedback: list[str]) -> float:
@@ -312,7 +313,8 @@ def subgoal_progress(task_type: str, task: str, feedback: list[str]) -> float:
     ``feedback`` is the game's text, the intro first, then one reply per action. An object is
     found once a reply names it (``mug 1``), taken while held (picked up, not yet placed),
     changed once cleaned, heated or cooled while held, and placed once moved into a receptacle
-    of the task's kind (after its change, where the task asks one).
+    of the task's kind (after its change, where the task asks one); a lamp task is done while
+    the object is held where the lamp, turned on, is.
     """
     plan = subgoal_plan(task_type, task)
     target = plan[0].rsplit(" ", 1)[-1]
@@ -324,11 +326,15 @@ def subgoal_progress(task_type: str, task: str, feedback: list[str]) -> float:
     changed: set[str] = set()
     placed: set[str] = set()
     lamp_seen = lamp_on = False
+    here = lamp_at = None
     for text in feedback:
         first = text.strip().splitlines()[0] if text.strip() else ""
         seen.update(f"{target} {n}" for n in re.findall(rf"\b{target} (\d+)\b", text))
+        if found := _ARRIVE.match(first):
+            here = found.group(1)
         if lamp and re.search(rf"\b{lamp} \d+\b", text):
             lamp_seen = True
+            lamp_at = here if found else lamp_at
         if found := _PICK_UP.match(first):
             held = found.group(1) if found.group(1).startswith(f"{target} ") else None
         elif found := _PLACE.match(first):
@@ -343,7 +349,8 @@ def subgoal_progress(task_type: str, task: str, feedback: list[str]) -> float:
         elif (found := _LAMP.match(first)) and found.group(2) == lamp:
             lamp_on = found.group(1) == "on"
     if task_type == "look":  # the lamp may be turned on before the object is taken
-        done = [bool(seen), held is not None, lamp_seen, lamp_on and held is not None]
+        by_lamp = lamp_on and here is not None and here == lamp_at
+        done = [bool(seen), held is not None, lamp_seen, by_lamp and held is not None]
     elif task_type == "pick two":
         loose = seen - placed
         done = [

@@ -208,9 +208,27 @@ def test_the_listed_critic_is_part_of_the_identity_of_the_runs_that_ask_it(
         "rule_value": False,
     }
     ruled = ALFWorldSuite(rule_value=True)
-    assert ruled.settings("slinvit") == {"max_steps": 50, "rule_value": "sub-goals"}
+    assert ruled.settings("slinvit") == {"max_steps": 50, "rule_value": "sub-goals, lamp at hand"}
     assert ruled.settings("react") == first.settings("react")
     assert first.value_fn(None) is None  # type: ignore[arg-type]
     assert ruled.value_fn(None) is not None  # type: ignore[arg-type]
     assert cli.main([*base, "--suite", "blocksworld"]) == 2
     assert "--alfworld-critic applies to --suite alfworld only" in capsys.readouterr().err
+
+
+def test_a_lamp_task_is_done_only_with_the_object_held_where_the_lamp_is_on() -> None:
+    from langgraph_slinvit.envs.alfworld import subgoal_progress
+
+    task = "look at book under the desklamp."
+    lamp_on = [
+        "You are in the middle of a room.",
+        "You arrive at desk 1. On the desk 1, you see a desklamp 1, and a pen 1.",
+        "You turn on the desklamp 1.",
+        "You arrive at bed 1. On the bed 1, you see a book 1.",
+        "You pick up the book 1 from the bed 1.",
+    ]
+    assert subgoal_progress("look", task, lamp_on[:3]) == 0.0  # no book found yet
+    assert subgoal_progress("look", task, lamp_on) == 0.75  # held, but away from the lamp
+    back = [*lamp_on, "You arrive at desk 1. On the desk 1, you see a desklamp 1, and a pen 1."]
+    assert subgoal_progress("look", task, back) == 1.0
+    assert subgoal_progress("look", task, [*back, "You turn off the desklamp 1."]) == 0.75

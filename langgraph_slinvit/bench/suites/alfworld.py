@@ -33,6 +33,10 @@ from langgraph_slinvit.value import ValueContext, ValueHook
 
 ARCHIVE = "alfworld/valid_unseen.tar.gz"
 """The games, relative to the data folder."""
+RULE_VALUE = "sub-goals, lamp at hand"
+"""The rule value's name in a run's identity. Its first version ("sub-goals", 2026-12-07) counted
+a lamp task done with the object held anywhere once the lamp was on; the game wants the object
+held where the lamp is."""
 CRITIC_METHODS = ("slinvit", "lats")
 """The methods that ask the environment's sub-goal critic (its question is in their runs'
 identity)."""
@@ -91,7 +95,7 @@ class ALFWorldSuite:
         if self.critic != "open" and method in CRITIC_METHODS:  # "open": as the first runs
             settings["critic"] = self.critic
         if self.rule_value and method == "slinvit":
-            settings["rule_value"] = "sub-goals"
+            settings["rule_value"] = RULE_VALUE
         return settings
 
     def make_env(self, task: BenchTask) -> Environment:
