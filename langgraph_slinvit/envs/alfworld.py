@@ -65,6 +65,13 @@ CriticStyle = Literal["open", "listed"]
 CRITIC_STYLES: tuple[str, ...] = ("open", "listed")
 """How the sub-goal critic is asked: it splits the task itself, or is given the sub-goals."""
 
+
+def check_critic_style(critic: str) -> None:
+    """Raise ValueError unless ``critic`` is one of :data:`CRITIC_STYLES`."""
+    if critic not in CRITIC_STYLES:
+        raise ValueError(f"critic must be one of {', '.join(CRITIC_STYLES)}, not {critic!r}")
+
+
 TASK_TYPES: dict[str, str] = {
     "pick_and_place_simple": "pick",
     "look_at_obj_in_light": "look",
@@ -408,8 +415,7 @@ class ALFWorldEnvironment:
             game = ALFWorldGame(f"{folder}/{path.parent.name}", path, task_type_of(folder))
         if max_steps < 1:
             raise ValueError("max_steps must be at least 1")
-        if critic not in CRITIC_STYLES:
-            raise ValueError(f"critic must be one of {', '.join(CRITIC_STYLES)}, not {critic!r}")
+        check_critic_style(critic)
         self.critic = critic
         self.game = game
         self.max_steps = max_steps

@@ -21,11 +21,11 @@ from langgraph_slinvit.bench.core import BenchTask, Evaluation
 from langgraph_slinvit.bench.methods.react import UNTOOLED_RUNS_ACTION
 from langgraph_slinvit.bench.tasks import resolve_data_dir
 from langgraph_slinvit.envs.alfworld import (
-    CRITIC_STYLES,
     MAX_STEPS,
     ALFWorldEnvironment,
     ALFWorldGame,
     CriticStyle,
+    check_critic_style,
     load_alfworld_games,
 )
 from langgraph_slinvit.envs.base import Environment
@@ -66,8 +66,7 @@ class ALFWorldSuite:
         critic: CriticStyle = "open",
         rule_value: bool = False,
     ) -> None:
-        if critic not in CRITIC_STYLES:
-            raise ValueError(f"critic must be one of {', '.join(CRITIC_STYLES)}, not {critic!r}")
+        check_critic_style(critic)
         self.data_dir = data_dir
         self.max_steps = max_steps
         self.critic = critic
