@@ -298,6 +298,10 @@ def test_slinvit_is_scored_on_the_result_it_answers_with(
     assert row.details["answer_step"] == (0 if rule == "best" else 1)
     first, second = row.details["method"]["step_values"]  # kept for analysing stops later
     assert first > second
+    decisions = row.details["method"]["decisions"]  # every path's value, for separation
+    assert len(decisions) == 3  # the two that acted, then the one that stopped
+    assert decisions[0]["score"][decisions[0]["chosen"]] == max(decisions[0]["score"])
+    assert len(decisions[0]["v_hat"]) == 3
     assert row.success is success
 
 

@@ -49,7 +49,18 @@ def run(job: Job) -> MethodResult:
         value_fn=job.suite.value_fn(job.task),
         oracle_reward=job.suite.oracle_hook(job.task) if oracle else None,
     )
-    out = agent.invoke({"messages": [("user", job.task.text)]})
+    out: dict[str, Any] = {}
+    tree: list[dict[str, Any]] = []  # the search tree is state, not output: read from updates
+    for mode, chunk in agent.stream(
+        {"messages": [("user", job.task.text)]}, stream_mode=["updates", "values"]
+    ):
+        if mode == "values":
+            out = chunk
+            continue
+        for update in chunk.values():
+            nodes = update.get("tree") if isinstance(update, dict) else None
+            if isinstance(nodes, list):
+                tree += nodes
     taken = out.get("steps", [])
     real = [i for i, s in enumerate(taken) if s.get("action")]  # steps that ran an action
     steps = [{"action": taken[i]["action"], "observation": taken[i]["observation"]} for i in real]
@@ -64,5 +75,21 @@ def run(job: Job) -> MethodResult:
             "stop_reason": out.get("stop_reason", ""),
             "rollouts": usage.get("rollouts", 0),
             "step_values": [taken[i].get("value") for i in real],
+            "decisions": decision_values(tree),
         },
     )
+
+
+def decision_values(tree: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per decision, every scored path's ``v_hat`` and ``score`` and the chosen path's index:
+    whether the value separated the candidates is read from these."""
+    decisions: dict[str, dict[str, Any]] = {}
+    for node in tree:
+        if node.get("kind") != "path":
+            continue
+        d = decisions.setdefault(node["parent"], {"v_hat": [], "score": [], "chosen": None})
+        if node.get("chosen"):
+            d["chosen"] = len(d["v_hat"])
+        d["v_hat"].append(node["v_hat"])
+        d["score"].append(node["score"])
+    return list(decisions.values())
