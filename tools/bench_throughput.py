@@ -93,7 +93,13 @@ def main() -> None:
     ap.add_argument("--tasks", type=int, default=1, help="BlocksWorld tasks (the first ones)")
     ap.add_argument("--rollouts", type=int, default=4, help="M per leaf")
     ap.add_argument("--rollout-horizon", type=int, default=2)
-    ap.add_argument("--horizon", type=int, default=2, help="real decisions per task")
+    ap.add_argument(
+        "--horizon",
+        type=int,
+        default=3,
+        help="real decisions per task (a rollout has at most horizon - 1 steps: with 2, every "
+        "rollout is its first action only, one request of M samples, and no thread runs)",
+    )
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 4])
     ap.add_argument("--parallel", type=int, default=4, help="llama-server slots")
     args = ap.parse_args()
