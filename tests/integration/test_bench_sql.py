@@ -302,6 +302,9 @@ def test_slinvit_is_scored_on_the_result_it_answers_with(
     assert len(decisions) == 3  # the two that acted, then the one that stopped
     assert decisions[0]["score"][decisions[0]["chosen"]] == max(decisions[0]["score"])
     assert len(decisions[0]["v_hat"]) == 3
+    for path in decisions[0]["paths"]:  # no rollouts: each path valued where it ends
+        (leaf,) = path["rollouts"]
+        assert (leaf["length"], leaf["last"]) == (1, path["actions"][0])
     assert row.success is success
 
 

@@ -50,7 +50,8 @@ def run(job: Job) -> MethodResult:
         oracle_reward=job.suite.oracle_hook(job.task) if oracle else None,
     )
     out: dict[str, Any] = {}
-    tree: list[dict[str, Any]] = []  # the search tree is state, not output: read from updates
+    decisions: list[dict[str, Any]] = []  # scored paths are state, not output: from updates
+    scored: list[dict[str, Any]] = []
     for mode, chunk in agent.stream(
         {"messages": [("user", job.task.text)]}, stream_mode=["updates", "values"]
     ):
@@ -58,9 +59,13 @@ def run(job: Job) -> MethodResult:
             out = chunk
             continue
         for update in chunk.values():
-            nodes = update.get("tree") if isinstance(update, dict) else None
-            if isinstance(nodes, list):
-                tree += nodes
+            if not isinstance(update, dict):
+                continue
+            if update.get("scored"):
+                scored = update["scored"]
+            if "chosen" in update and scored:
+                decisions.append(decision_record(scored, update["chosen"]))
+                scored = []
     taken = out.get("steps", [])
     real = [i for i, s in enumerate(taken) if s.get("action")]  # steps that ran an action
     steps = [{"action": taken[i]["action"], "observation": taken[i]["observation"]} for i in real]
@@ -75,21 +80,32 @@ def run(job: Job) -> MethodResult:
             "stop_reason": out.get("stop_reason", ""),
             "rollouts": usage.get("rollouts", 0),
             "step_values": [taken[i].get("value") for i in real],
-            "decisions": decision_values(tree),
+            "decisions": decisions,
         },
     )
 
 
-def decision_values(tree: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Per decision, every scored path's ``v_hat`` and ``score`` and the chosen path's index:
-    whether the value separated the candidates is read from these."""
-    decisions: dict[str, dict[str, Any]] = {}
-    for node in tree:
-        if node.get("kind") != "path":
-            continue
-        d = decisions.setdefault(node["parent"], {"v_hat": [], "score": [], "chosen": None})
-        if node.get("chosen"):
-            d["chosen"] = len(d["v_hat"])
-        d["v_hat"].append(node["v_hat"])
-        d["score"].append(node["score"])
-    return list(decisions.values())
+def decision_record(scored: list[dict[str, Any]], chosen: dict[str, Any] | None) -> dict[str, Any]:
+    """One decision as the results database keeps it: every scored path's ``v_hat`` and
+    ``score``, the chosen path's index, and per path its actions and its rollouts' values,
+    lengths (actions from the episode's start) and last actions. Whether the value separated
+    the candidates, and whether rollouts went past the path, are read from these."""
+    return {
+        "v_hat": [p["v_hat"] for p in scored],
+        "score": [p["score"] for p in scored],
+        "chosen": next((i for i, p in enumerate(scored) if p == chosen), None),
+        "paths": [
+            {
+                "actions": p["actions"],
+                "rollouts": [
+                    {
+                        "value": r["value"],
+                        "length": len(r["actions"]),
+                        "last": r["actions"][-1] if r["actions"] else None,
+                    }
+                    for r in p["rollouts"]
+                ],
+            }
+            for p in scored
+        ],
+    }
