@@ -8,7 +8,8 @@ For each ``rollout_workers`` value it runs the same BlocksWorld tasks (the first
 
 * wall seconds per real decision;
 * slots busy: the server's ``/slots`` polled every 50 ms, the mean number processing, over the
-  whole run and over the moments when at least one is;
+  whole run, over the moments when at least one is, and over the rollout phase (while a
+  request of the graph's ``rollout`` node is in flight);
 * the share of wall time with no model request in flight (measured on the client with
   callbacks): forks, the environment, the agent's own work and the graph.
 """
@@ -21,7 +22,9 @@ import statistics
 import threading
 import time
 import urllib.request
+from collections.abc import Callable
 from typing import Any
+from uuid import UUID
 
 from langchain_core.callbacks import BaseCallbackHandler
 
@@ -36,9 +39,11 @@ from langgraph_slinvit.presets import preset
 class SlotPoller:
     """Polls llama-server's ``/slots`` and keeps how many slots were processing each time."""
 
-    def __init__(self, root_url: str, every: float = 0.05) -> None:
-        self.url, self.every = f"{root_url}/slots", every
+    def __init__(self, root_url: str, in_rollout: Callable[[], bool], every: float = 0.05) -> None:
+        self.url, self.every, self.in_rollout = f"{root_url}/slots", every, in_rollout
         self.samples: list[int] = []
+        self.rollout_samples: list[int] = []
+        """The samples taken while a request of the rollout phase was in flight."""
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -46,7 +51,10 @@ class SlotPoller:
         while not self._stop.is_set():
             with urllib.request.urlopen(self.url, timeout=5) as resp:
                 slots = json.loads(resp.read())
-            self.samples.append(sum(1 for s in slots if s.get("is_processing")))
+            busy = sum(1 for s in slots if s.get("is_processing"))
+            self.samples.append(busy)
+            if self.in_rollout():
+                self.rollout_samples.append(busy)
             self._stop.wait(self.every)
 
     def __enter__(self) -> SlotPoller:
@@ -59,7 +67,9 @@ class SlotPoller:
 
 
 class InFlight(BaseCallbackHandler):
-    """Client-side intervals with at least one model request in flight."""
+    """Client-side intervals with at least one model request in flight, and the requests of
+    the rollout phase (made in the graph's ``rollout`` node: with depth 1 and the feedback
+    value, the rollouts' own requests) in flight now."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -67,25 +77,34 @@ class InFlight(BaseCallbackHandler):
         self.busy = 0.0
         self.requests = 0
         self._since = 0.0
+        self._rollout_runs: set[UUID] = set()
 
-    def on_chat_model_start(self, *args: Any, **kwargs: Any) -> None:
+    def on_chat_model_start(
+        self, *args: Any, run_id: UUID, metadata: dict[str, Any] | None = None, **kwargs: Any
+    ) -> None:
         with self._lock:
             self.requests += 1
             if self.running == 0:
                 self._since = time.perf_counter()
             self.running += 1
+            if (metadata or {}).get("langgraph_node") == "rollout":
+                self._rollout_runs.add(run_id)
 
-    def _end(self) -> None:
+    def in_rollout(self) -> bool:
+        return bool(self._rollout_runs)
+
+    def _end(self, run_id: UUID) -> None:
         with self._lock:
             self.running -= 1
+            self._rollout_runs.discard(run_id)
             if self.running == 0:
                 self.busy += time.perf_counter() - self._since
 
-    def on_llm_end(self, *args: Any, **kwargs: Any) -> None:
-        self._end()
+    def on_llm_end(self, *args: Any, run_id: UUID, **kwargs: Any) -> None:
+        self._end(run_id)
 
-    def on_llm_error(self, *args: Any, **kwargs: Any) -> None:
-        self._end()
+    def on_llm_error(self, *args: Any, run_id: UUID, **kwargs: Any) -> None:
+        self._end(run_id)
 
 
 def main() -> None:
@@ -125,7 +144,7 @@ def main() -> None:
         )
         flight, decisions = InFlight(), 0
         started = time.perf_counter()
-        with SlotPoller(server.root_url) as poller:
+        with SlotPoller(server.root_url, flight.in_rollout) as poller:
             for task in tasks:
                 agent = create_slinvit_agent(model, BlocksWorldEnvironment(task), search=config)
                 out = agent.invoke(
@@ -138,7 +157,9 @@ def main() -> None:
             f"rollout_workers={workers}: {wall / max(decisions, 1):6.1f} s per decision "
             f"({decisions} decisions, {flight.requests} requests, {wall:.0f} s); slots busy "
             f"mean {statistics.fmean(poller.samples or [0]):.2f} overall, "
-            f"{statistics.fmean(busy or [0]):.2f} while any is; no request in flight "
+            f"{statistics.fmean(busy or [0]):.2f} while any is, "
+            f"{statistics.fmean(poller.rollout_samples or [0]):.2f} during the rollout phase; "
+            "no request in flight "
             f"{100 * (1 - flight.busy / wall):.1f}% of wall time"
         )
 
