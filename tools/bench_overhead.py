@@ -6,7 +6,8 @@
 * SQLite fork: in-memory copy (backup API) of the largest Spider database.
 * Workdir fork: copy of a working directory of a few hundred files, then the fork's first
   command, with the sandboxed shell started by the fork (bubblewrap) or pre-started
-  (``prestarted_forks``); the same for an InterCode-Bash task's file system.
+  (``prestarted_forks``); the same for an InterCode-Bash task's file system. Each in the
+  system's temporary directory, then in ``/dev/shm`` (``fork_dir``; ``--fork-dir`` to choose).
 * Overhead per decision: a full SLINVIT decision (propose, k branches, M rollouts, score,
   select, act) with an instant scripted model: everything that is not the model.
 """
@@ -83,24 +84,26 @@ def fork_ready(env: ShellEnvironment | BashTaskEnvironment, label: str, repeat: 
     report(label, ms, "target < 50 ms")
 
 
-def workdir_fork(files: int = 300, repeat: int = 20) -> None:
+def workdir_fork(files: int = 300, repeat: int = 20, fork_dir: str | None = None) -> None:
+    where = f" in {fork_dir}" if fork_dir else ""
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "work"
         for i in range(files):
             sub = root / f"dir{i % 10}"
             sub.mkdir(parents=True, exist_ok=True)
             (sub / f"file{i}.txt").write_text(f"line {i}\n" * 20)
-        with ShellEnvironment(root, prestarted_forks=0) as env:
+        with ShellEnvironment(root, prestarted_forks=0, fork_dir=fork_dir) as env:
             ms = timed(lambda: env.fork().close(), repeat)
-            report(f"workdir fork ({files} files): copy only", ms)
+            report(f"workdir fork ({files} files){where}: copy only", ms)
             fork_ready(env, "  + first command, shell started by the fork", repeat)
-        with ShellEnvironment(root) as env:
+        with ShellEnvironment(root, fork_dir=fork_dir) as env:
             fork_ready(env, "  + first command, pre-started shell", repeat)
     task = load_bash_tasks()[0]
-    with BashTaskEnvironment(task, prestarted_forks=0) as env:
-        fork_ready(env, f"InterCode-Bash fork (fs{task.fs}), shell started by the fork", repeat)
-    with BashTaskEnvironment(task) as env:
-        fork_ready(env, f"InterCode-Bash fork (fs{task.fs}), pre-started shell", repeat)
+    with BashTaskEnvironment(task, prestarted_forks=0, fork_dir=fork_dir) as env:
+        label = f"InterCode-Bash fork (fs{task.fs}){where}, shell started by the fork"
+        fork_ready(env, label, repeat)
+    with BashTaskEnvironment(task, fork_dir=fork_dir) as env:
+        fork_ready(env, f"InterCode-Bash fork (fs{task.fs}){where}, pre-started shell", repeat)
 
 
 def instant_model() -> ScriptedChatModel:
@@ -134,9 +137,17 @@ def decision_overhead(model_factory: Callable[[], object], runs: int, label: str
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--real", action="store_true", help="also time the local model")
+    parser.add_argument(
+        "--fork-dir",
+        nargs="+",
+        default=[None, "/dev/shm"],
+        help="where shell forks copy their files (the default measures the system's temporary "
+        "directory, then /dev/shm)",
+    )
     args = parser.parse_args()
     sqlite_fork()
-    workdir_fork()
+    for fork_dir in args.fork_dir:
+        workdir_fork(fork_dir=fork_dir)
     overhead = decision_overhead(instant_model, 20, "decision, instant model (k=3, M=2)")
     if args.real:
         from langgraph_slinvit.models import chat_model

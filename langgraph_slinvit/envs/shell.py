@@ -77,6 +77,10 @@ class ShellEnvironment:
         prestarted_forks: sandboxed shells kept started for forks (:class:`ShellPool`), from
             the first ``fork()`` on, so that a fork only copies files; 0 starts each fork's shell
             when it runs its first command. Unsandboxed forks always start their own.
+        fork_dir: where forks copy the files (None: the system's temporary directory). A
+            memory file system (``/dev/shm``) makes a fork's copy far faster where the
+            temporary directory is on disk (``tools/bench_overhead.py`` measures both); the
+            copies then take memory, and the directory must allow executing files.
     """
 
     language = "bash"
@@ -90,6 +94,7 @@ class ShellEnvironment:
         max_chars: int = 1000,
         sandbox: Sandbox | None = None,
         prestarted_forks: int = 4,
+        fork_dir: str | os.PathLike[str] | None = None,
     ) -> None:
         root = Path(workdir).expanduser()
         if not root.is_dir():
@@ -107,6 +112,7 @@ class ShellEnvironment:
         self._tree: str | None = None  # digest of the files after the last command
         self._enter: str | None = None  # directory a pre-started shell enters first
         self.prestarted_forks = prestarted_forks
+        self.fork_dir = fork_dir
         self._pool: ShellPool | None = None
         self._owns_pool = False
 
@@ -251,7 +257,7 @@ class ShellEnvironment:
         clone._child, clone._enter, clone._owns_pool = None, None, False
         clone._nonce = secrets.token_hex(6)
         if pool is None:
-            clone._tmp = tempfile.TemporaryDirectory(prefix="slinvit-fork-")
+            clone._tmp = tempfile.TemporaryDirectory(prefix="slinvit-fork-", dir=self.fork_dir)
             clone._host_root = Path(clone._tmp.name) / "work"
             into_existing = False
         else:
@@ -286,6 +292,7 @@ class ShellEnvironment:
                 timeout=self.timeout,
                 size=self.prestarted_forks,
                 prefix="slinvit-fork-",
+                tmp_dir=self.fork_dir,
             )
             self._owns_pool = True
         return self._pool

@@ -12,6 +12,7 @@ only the moment they start differs.
 from __future__ import annotations
 
 import collections
+import os
 import secrets
 import tempfile
 import threading
@@ -52,6 +53,7 @@ class ShellPool:
         size: shells kept ready.
         prefix: prefix of the temporary directories.
         dirname: name of the directory inside each temporary directory.
+        tmp_dir: where the temporary directories are made (None: the system's default).
     """
 
     def __init__(
@@ -63,11 +65,13 @@ class ShellPool:
         size: int = 4,
         prefix: str = "slinvit-fork-",
         dirname: str = "work",
+        tmp_dir: str | os.PathLike[str] | None = None,
     ) -> None:
         if size < 1:
             raise ValueError("size must be at least 1")
         self.sandbox, self.mount_at, self.timeout = sandbox, mount_at, timeout
         self.size, self.prefix, self.dirname = size, prefix, dirname
+        self.tmp_dir = tmp_dir
         self.taken_ready = 0
         """Forks that got a shell started ahead of them."""
         self.taken_cold = 0
@@ -80,7 +84,7 @@ class ShellPool:
 
     def start(self) -> ReadyShell:
         """Start one shell now, in the calling thread."""
-        tmp = tempfile.TemporaryDirectory(prefix=self.prefix)
+        tmp = tempfile.TemporaryDirectory(prefix=self.prefix, dir=self.tmp_dir)
         try:
             host_root = Path(tmp.name) / self.dirname
             host_root.mkdir(mode=0o700)

@@ -73,6 +73,38 @@ def test_a_pooled_fork_matches_a_fork_that_starts_its_own_shell(tmp_path: Path) 
         assert not (work / "b.txt").exists()
 
 
+@pytest.mark.parametrize("prestarted", [0, 2])
+def test_forks_copy_into_the_chosen_fork_dir_and_behave_as_elsewhere(
+    tmp_path: Path, prestarted: int
+) -> None:
+    work, fork_dir = _project(tmp_path), tmp_path / "forks"
+    fork_dir.mkdir()
+    with (
+        ShellEnvironment(work, prestarted_forks=prestarted, fork_dir=fork_dir) as there,
+        ShellEnvironment(work, prestarted_forks=0) as default,
+    ):
+        with there.fork() as a, default.fork() as b:
+            assert a._host_root.is_relative_to(fork_dir)
+            assert not b._host_root.is_relative_to(fork_dir)
+            assert a.step("./run.sh").output == "hi"  # files there may be run
+            assert _outputs(a) == _outputs(b)
+        if not prestarted:  # a closed fork leaves nothing (pre-started shells wait there)
+            assert list(fork_dir.iterdir()) == []
+    assert list(fork_dir.iterdir()) == []  # closing the environment discards them too
+    assert (work / "sub" / "a.txt").read_text() == "a\n"
+
+
+def test_a_task_root_fork_copies_into_the_chosen_fork_dir(tmp_path: Path) -> None:
+    task = next(t for t in load_bash_tasks() if t.task_id == "nl2bash-fs1-008")
+    with BashTaskEnvironment(task, fork_dir=tmp_path, prestarted_forks=0) as env:
+        with env.fork() as fork:
+            assert fork.root.is_relative_to(tmp_path)
+            fork.step("rm -r /testbed")
+            assert fork.fs_diff()
+        assert env.fs_diff() == {}
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_forks_of_forks_share_the_pool_and_close_discards_it(tmp_path: Path) -> None:
     work = _project(tmp_path)
     env = ShellEnvironment(work, prestarted_forks=2)

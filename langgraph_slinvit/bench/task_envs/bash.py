@@ -240,6 +240,8 @@ class BashTaskEnvironment:
         prestarted_forks: sandboxed shells kept started for forks
             (:class:`~langgraph_slinvit.envs.shell_pool.ShellPool`, shared by forks of forks);
             0 starts each fork's shell at its first command.
+        fork_dir: where forks copy the tree (None: the system's temporary directory; see
+            :class:`~langgraph_slinvit.envs.shell.ShellEnvironment`).
     """
 
     language = "bash"
@@ -255,8 +257,10 @@ class BashTaskEnvironment:
         output_limit: int = 200_000,
         sandbox: TaskRootSandbox | None = None,
         prestarted_forks: int = 4,
+        fork_dir: str | os.PathLike[str] | None = None,
     ) -> None:
         self.task = task
+        self.fork_dir = fork_dir
         self.prestarted_forks = prestarted_forks
         self._pool: ShellPool | None = None
         self._owns_pool = False
@@ -359,7 +363,9 @@ class BashTaskEnvironment:
         clone.commands = list(self.commands)
         ready = pool.take() if pool is not None else None
         if ready is None:
-            tmp = tempfile.TemporaryDirectory(prefix=f"slinvit-bash-fs{self.task.fs}-fork-")
+            tmp = tempfile.TemporaryDirectory(
+                prefix=f"slinvit-bash-fs{self.task.fs}-fork-", dir=self.fork_dir
+            )
             clone.root = Path(tmp.name) / "root"
         else:
             tmp, clone.root = ready.tmp, ready.host_root
@@ -388,6 +394,7 @@ class BashTaskEnvironment:
                 size=self.prestarted_forks,
                 prefix=f"slinvit-bash-fs{self.task.fs}-fork-",
                 dirname="root",
+                tmp_dir=self.fork_dir,
             )
             self._owns_pool = True
         return self._pool
