@@ -93,6 +93,13 @@ def add_bench_parser(sub: Any) -> argparse.ArgumentParser:
         help="alfworld, slinvit: value a state by the task's sub-goals that the game's replies "
         "show done (a rule, not the win flag) instead of execution feedback alone",
     )
+    bench.add_argument(
+        "--fork-dir",
+        metavar="DIR",
+        help="intercode-bash: where forks copy the task's tree (default: the system's temporary "
+        "directory; a memory file system such as /dev/shm makes forks faster where that is on "
+        "disk); not part of a run's identity",
+    )
     dist = bench.add_argument_group("Ray workers")
     dist.add_argument(
         "--ray",
@@ -251,6 +258,8 @@ def suite_options(args: argparse.Namespace) -> dict[str, Any]:
         }
     if args.suite == "alfworld":
         return {"critic": args.alfworld_critic, "rule_value": args.alfworld_rule_value}
+    if args.suite == "intercode-bash" and args.fork_dir:
+        return {"fork_dir": args.fork_dir}
     return {}
 
 
@@ -274,6 +283,11 @@ def run_command(args: argparse.Namespace) -> int:
         raise UserError("--alfworld-critic applies to --suite alfworld only")
     if args.alfworld_rule_value and args.suite != "alfworld":
         raise UserError("--alfworld-rule-value applies to --suite alfworld only")
+    if args.fork_dir is not None:
+        if args.suite != "intercode-bash":
+            raise UserError("--fork-dir applies to --suite intercode-bash only")
+        if not os.path.isdir(args.fork_dir):
+            raise UserError(f"--fork-dir {args.fork_dir}: no such directory")
     if args.oracle and args.method != "slinvit":
         print(
             f"slinvit: note: --oracle changes only slinvit; {args.method} is "

@@ -671,3 +671,23 @@ def test_react_stops_before_a_model_call_once_the_task_s_seconds_are_spent() -> 
     result = react.run(job)
     assert result.usage["llm_calls"] == 1 and env.ran == ["good"]
     assert result.details["final_reply"] == react.TIME_UP
+
+
+def test_fork_dir_reaches_the_bash_suite_and_is_refused_elsewhere(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from langgraph_slinvit.bench.cli import suite_options
+
+    parser = cli.build_parser()
+    base = ["bench", "--method", "single", "--fork-dir"]
+    args = parser.parse_args([*base, str(tmp_path), "--suite", "intercode-bash"])
+    assert suite_options(args) == {"fork_dir": str(tmp_path)}
+    suite = make_suite("intercode-bash", **suite_options(args))
+    assert suite.fork_dir == str(tmp_path)  # type: ignore[attr-defined]
+    # the forks' place is not part of the run: the identity is the suite's settings
+    assert suite.settings("slinvit") == make_suite("intercode-bash").settings("slinvit")
+    assert cli.main([*base, str(tmp_path), "--suite", "blocksworld", "--limit", "1"]) == 2
+    assert "--fork-dir applies to --suite intercode-bash only" in capsys.readouterr().err
+    missing = str(tmp_path / "missing")
+    assert cli.main([*base, missing, "--suite", "intercode-bash", "--limit", "1"]) == 2
+    assert "no such directory" in capsys.readouterr().err

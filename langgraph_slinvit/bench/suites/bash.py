@@ -34,8 +34,16 @@ class BashSuite:
     )
     conditions: tuple[str, ...] = ()
 
-    def __init__(self, *, data_dir: str | os.PathLike[str] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        data_dir: str | os.PathLike[str] | None = None,
+        fork_dir: str | os.PathLike[str] | None = None,
+    ) -> None:
+        """``fork_dir``: where the episodes' forks copy the task's tree (None: the system's
+        temporary directory); it changes how fast a fork is, never a result."""
         self.data_dir = data_dir
+        self.fork_dir = fork_dir
         self._gold: dict[str, BashEpisodeResult] = {}
 
     def tasks(self) -> list[BenchTask]:
@@ -51,7 +59,7 @@ class BashSuite:
         return {}
 
     def make_env(self, task: BenchTask) -> Environment:
-        return BashTaskEnvironment(task.raw, data_dir=self.data_dir)
+        return BashTaskEnvironment(task.raw, data_dir=self.data_dir, fork_dir=self.fork_dir)
 
     def gold(self, task: BashTask) -> BashEpisodeResult:
         """ORACLE: the gold command's result in a fresh root (cached)."""
