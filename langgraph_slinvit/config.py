@@ -23,6 +23,7 @@ PLLMRule = Literal["auto", "logprob", "agreement"]
 AnswerRule = Literal["best", "last"]
 ExpandFrom = Literal["policy", "legal"]
 StopRule = Literal["submit", "no_gain", "first_result"]
+RolloutAggregate = Literal["mean", "max"]
 
 GROUPS = ("search", "value", "stopping", "budgets", "runtime")
 """The groups of settings, in the order the command line and the docs show them."""
@@ -48,6 +49,17 @@ class SlinvitConfig:
     """N: actions per sub-goal path (the tree has up to k**N leaves)."""
     rollouts: int = _setting(2, "search", 0)
     """M: Monte-Carlo rollouts of the LLM policy from each leaf."""
+    rollout_leaves: int = _setting(0, "search", 0)
+    """Leaves below each candidate that get the M rollouts: 0 = every leaf; R > 0 = only the R
+    whose own value is highest (ties: the more probable, then the earlier), the others valued
+    where they stand, as with M=0. A leaf that is rolled out keeps its own value as one more
+    record (a rollout that stops at once), so leaves with and without rollouts compare on the
+    same footing. Rollouts cost requests; with an action set as large as a lookahead's leaves
+    (``expand_from="legal"``) M rollouts from every leaf exceed a small budget."""
+    rollout_aggregate: RolloutAggregate = _setting("mean", "search")
+    """How a path's rollout values make its Monte-Carlo V_hat: ``mean`` (the estimate of the
+    policy's expected return) or ``max`` (the optimistic variant the paper discusses: what the
+    best of the policy's continuations reaches)."""
     horizon: int = _setting(6, "search", 1)
     """H: real actions at most before the agent must answer."""
     rollout_horizon: int = _setting(3, "search", 0)

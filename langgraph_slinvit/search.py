@@ -319,21 +319,26 @@ def evaluate_path(
     config: SlinvitConfig,
     budget: Budget,
     hooks: Hooks,
+    *,
+    roll_out_here: bool = True,
+    ask_critic: bool = True,
 ) -> PathRecord:
-    """Value one leaf path: run it in a fork, then roll out from its end (and ask the critic)."""
+    """Value one leaf path: run it in a fork, then roll out from its end (and ask the critic).
+    ``roll_out_here=False`` values the leaf where it stands (no rollout); ``ask_critic=False``
+    leaves the critic out (``critic`` is None)."""
     actions = [c.action for c in path]
     fork = real_env.fork()
     critic = None
     try:
         trajectory = apply_path(fork, state.steps, actions)
         taken = sum(1 for a in actions if a != SUBMIT)
-        ended = actions[-1] == SUBMIT or is_terminal(trajectory)
+        ended = actions[-1] == SUBMIT or is_terminal(trajectory) or not roll_out_here
         steps_left = 0 if ended else state.horizon_left - taken
         steps_left = min(steps_left, config.rollout_horizon)
         rollouts, stopped = rollout_values(
             fork, policy, state, trajectory, steps_left, config, budget, hooks
         )
-        if config.value != "feedback" and hooks.oracle_reward is None:
+        if ask_critic and config.value != "feedback" and hooks.oracle_reward is None:
             try:
                 critic = critic_value(
                     policy,
@@ -368,25 +373,50 @@ def evaluate_candidate(
     budget: Budget,
     hooks: Hooks,
 ) -> list[PathRecord]:
-    """One branch: expand ``first`` to depth N, then value every leaf by rollouts (and critic)."""
+    """One branch: expand ``first`` to depth N, then value every leaf by rollouts (and critic).
+    With ``rollout_leaves`` = R, every leaf is valued where it stands first, and only the R best
+    are rolled out (their own value kept as one more record)."""
     try:
         paths = expand_paths(real_env, policy, state, first, config, budget)
     except BudgetExhausted as exc:
         paths, stopped = [[first]], exc.reason
     else:
         stopped = None
+    selective = config.rollouts > 0 and 0 < config.rollout_leaves < len(paths)
     results = []
     for path in paths:
-        result = evaluate_path(real_env, policy, state, path, config, budget, hooks)
+        result = evaluate_path(
+            real_env, policy, state, path, config, budget, hooks, roll_out_here=not selective
+        )
         result["stopped_by"] = stopped or result["stopped_by"]
         results.append(result)
+    if selective:
+        for i in leaves_to_roll_out(results, config.rollout_leaves):
+            rolled = evaluate_path(
+                real_env, policy, state, paths[i], config, budget, hooks, ask_critic=False
+            )
+            here = results[i]["rollouts"]
+            if rolled["rollouts"] != here:  # else no rollout ran (a terminal leaf, a budget)
+                results[i]["rollouts"] = here + rolled["rollouts"]
+            results[i]["stopped_by"] = results[i]["stopped_by"] or rolled["stopped_by"]
     return results
+
+
+def leaves_to_roll_out(leaves: Sequence[PathRecord], r: int) -> list[int]:
+    """The indices of the ``r`` leaves valued highest where they stand (ties: the more
+    probable path, then the earlier one), in their original order."""
+
+    def key(i: int) -> tuple[float, float, int]:
+        return (max(x["value"] for x in leaves[i]["rollouts"]), sum(leaves[i]["p_llm"]), -i)
+
+    return sorted(sorted(range(len(leaves)), key=key, reverse=True)[:r])
 
 
 def score_paths(paths: Sequence[PathRecord], config: SlinvitConfig) -> list[ScoredPath]:
     """``lam * sum P_LLM + V_hat`` for every path (as :func:`evaluate_path` makes them).
 
-    The Monte-Carlo V_hat is the mean over a path's rollouts of ``value + w * agreement``, where
+    The Monte-Carlo V_hat is the mean (``rollout_aggregate="max"``: the maximum) over a path's
+    rollouts of ``value + w * agreement``, where
     agreement is the policy's probability mass on the paths with a rollout reaching the same
     result (each path weighted by the product of its P_LLM, normalised over all paths, itself
     included), so a result every sample proposes has agreement 1 (execution-based
@@ -400,7 +430,12 @@ def score_paths(paths: Sequence[PathRecord], config: SlinvitConfig) -> list[Scor
             sig = r["signature"]
             agree = _agreement_by_mass(i, sig, reached, paths) if sig else 0.0
             values.append(r["value"] + config.agreement_weight * agree)
-        monte_carlo = sum(values) / len(values) if values else 0.0
+        if not values:
+            monte_carlo = 0.0
+        elif config.rollout_aggregate == "max":
+            monte_carlo = max(values)
+        else:
+            monte_carlo = sum(values) / len(values)
         critic = path.get("critic")
         if critic is None:
             v_hat = monte_carlo

@@ -71,6 +71,8 @@ ADDED_LATER: dict[str, Any] = {
     "resample_failed": 0,
     "rollout_workers": 1,  # batched requests on a server may not reproduce one-at-a-time ones
     "execute_path": False,
+    "rollout_leaves": 0,
+    "rollout_aggregate": "mean",
 }
 """Settings added after runs were published, with the value that reproduces those runs: left
 out of the recorded configuration at that value, so a published run keeps its hash (and its

@@ -211,3 +211,55 @@ def test_legal_expansion_looks_ahead_without_asking_the_model(stop_when: str) ->
     assert len(model.calls) == len(env.plan)  # one proposal request per real action
     with pytest.raises(ValueError, match=r"expand_from=.* \(must be one of .policy., .legal.\)"):
         SlinvitConfig(expand_from="everything")  # type: ignore[arg-type]
+
+
+def _branch(config: SlinvitConfig):
+    """One branch below the gold first move of a task, valued with the planner as policy."""
+    from langgraph_slinvit.budget import Budget
+    from langgraph_slinvit.policy import Policy
+    from langgraph_slinvit.proposal import Candidate
+    from langgraph_slinvit.search import Hooks, SearchState, evaluate_candidate
+
+    task = TASKS[3]
+    env = BlocksWorldEnvironment(task)
+    planner = planner_model(task).responder
+    # a request for one sample gets the plan's next step (the planner's last sample is a distractor)
+    model = ScriptedChatModel(responder=lambda m, n: planner(m, max(n, 2))[:n], calls=[])
+    first = render_action(parse_plan(task.gold_plan)[0], env.config)
+    state = SearchState(task="Reach the goal.", context=env.describe(), steps=[], horizon_left=8)
+    paths = evaluate_candidate(
+        env,
+        Policy(model),
+        state,
+        Candidate(first, 1.0, 4),
+        config,
+        Budget(llm_calls=100, tokens=10**6, deadline=float("inf")),
+        Hooks(value_fn=rule_value_hook),
+    )
+    assert env.plan == []  # the branch ran in forks only
+    return paths, model
+
+
+def test_rollouts_from_the_best_leaves_only() -> None:
+    """``rollout_leaves=1``: every depth-2 leaf is valued where it stands, and only the best one
+    is rolled out, with its own value kept as one more record; the others cost no request."""
+    base = SlinvitConfig(
+        k=2, depth=2, expand_from="legal", rollouts=1, rollout_horizon=2, samples=4
+    )
+    every, every_model = _branch(base)
+    best_only, model = _branch(replace(base, rollout_leaves=1))
+    assert len(every) == len(best_only) > 2
+    assert len(every_model.calls) == 2 * len(every)  # a rollout's first action, one more step
+    assert len(model.calls) == 2
+    rolled = [p for p in best_only if len(p["rollouts"]) > 1]
+    assert len(rolled) == 1
+    (path,) = rolled
+    here, rollout = path["rollouts"]
+    assert here["actions"] == path["actions"] and len(rollout["actions"]) == 4
+    leaf_values = [p["rollouts"][0]["value"] for p in best_only]
+    assert here["value"] == max(leaf_values)
+    # the planner's rollout from the best leaf reaches the goal two moves later
+    assert rollout["value"] == 1.0 > here["value"]
+    for p in best_only:
+        if p is not path:
+            assert [r["actions"] for r in p["rollouts"]] == [p["actions"]]

@@ -92,3 +92,28 @@ def test_budget_split_holds_exactly_what_is_left() -> None:
     assert sum(p.tokens for p in parts) == 60
     assert sum(p.rollouts for p in parts) == 4
     assert [p.llm_calls for p in Budget(llm_calls=1, tokens=9, deadline=1e18).split(3)] == [1, 0, 0]
+
+
+def test_max_aggregation_takes_the_best_rollout() -> None:
+    rollouts = [(0.2, None), (1.0, None), (0.0, None)]
+    mean = SlinvitConfig(lam=0.0, agreement_weight=0.0)
+    (scored,) = score_paths([path(["a"], [1.0], rollouts)], mean)
+    assert scored["v_hat"] == 0.4
+    optimistic = SlinvitConfig(lam=0.0, agreement_weight=0.0, rollout_aggregate="max")
+    (scored,) = score_paths([path(["a"], [1.0], rollouts)], optimistic)
+    assert scored["v_hat"] == 1.0
+
+
+def test_leaves_to_roll_out_are_the_best_valued_then_most_probable() -> None:
+    from langgraph_slinvit.search import leaves_to_roll_out
+
+    leaves = [
+        path(["a"], [0.1], [(0.5, None)]),
+        path(["b"], [0.1], [(0.9, None)]),
+        path(["c"], [0.7], [(0.5, None)]),
+        path(["d"], [0.1], [(0.5, None)]),
+    ]
+    assert leaves_to_roll_out(leaves, 1) == [1]
+    assert leaves_to_roll_out(leaves, 2) == [1, 2]  # c beats a and d on P_LLM
+    assert leaves_to_roll_out(leaves, 3) == [0, 1, 2]  # a beats d: the earlier one
+    assert leaves_to_roll_out(leaves, 9) == [0, 1, 2, 3]

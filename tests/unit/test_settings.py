@@ -32,6 +32,8 @@ def test_every_setting_is_in_exactly_one_group_and_documented() -> None:
         "k": 3,
         "depth": 1,
         "rollouts": 2,
+        "rollout_leaves": 0,
+        "rollout_aggregate": "mean",
         "horizon": 6,
         "rollout_horizon": 3,
         "lam": 0.5,
