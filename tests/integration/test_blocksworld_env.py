@@ -263,3 +263,33 @@ def test_rollouts_from_the_best_leaves_only() -> None:
     for p in best_only:
         if p is not path:
             assert [r["actions"] for r in p["rollouts"]] == [p["actions"]]
+
+
+def test_agent_with_rollouts_from_the_best_leaf_reaches_the_goal() -> None:
+    """Through the graph: each decision rolls out one leaf per candidate (M=4 samples of one
+    request, optimistic aggregation) and the run reaches the goal in the optimal plan length."""
+    task = TASKS[3]
+    planner = planner_model(task).responder
+    model = ScriptedChatModel(responder=lambda m, n: planner(m, max(n, 2))[:n], calls=[])
+    env = BlocksWorldEnvironment(task)
+    config = SlinvitConfig(
+        k=2,
+        depth=2,
+        expand_from="legal",
+        rollouts=4,
+        rollout_leaves=1,
+        rollout_horizon=1,
+        rollout_aggregate="max",
+        horizon=6,
+        samples=4,
+        p_llm="agreement",
+        summarize_answer=False,
+        max_llm_calls=40,
+    )
+    agent = create_slinvit_agent(model, env, config=config, value_fn=rule_value_hook)
+    final = agent.invoke({"messages": [("user", "Reach the goal configuration of the blocks.")]})
+    assert final["stop_reason"] == "terminal"
+    assert success(env) and len(env.plan) == task.optimal_length
+    # per decision: one proposal, and one rollout request (n=4) for each candidate's best leaf
+    assert len(model.calls) <= 3 * task.optimal_length
+    assert {c["n"] for c in model.calls} == {4}
