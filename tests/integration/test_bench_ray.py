@@ -38,6 +38,11 @@ ray = pytest.importorskip("ray", reason="the ray extra is not installed")
 pytestmark = pytest.mark.ray
 
 BW_TASKS = [0, 1, 2, 3]
+SLEEPER_S = 600.0
+"""How long the worker that is to be killed sleeps: far longer than a run that does not wait."""
+RAY_ENDPOINT_S = 300.0
+"""Lifetime of a fake endpoint that Ray workers call: they start in seconds on an idle machine,
+in over 30 s (the fake endpoint's default) on a busy one."""
 SOLVED = {0, 2}  # the scripted planner follows the gold plan on these, a wrong move elsewhere
 TIMING = {"seconds", "created_at"}  # what may differ between two runs of the same episode
 
@@ -179,7 +184,7 @@ def test_a_killed_worker_loses_only_its_task_which_is_retried_once(tmp_path: Pat
     def wait_to_be_killed(task: BenchTask) -> None:
         if task.task_id == victim.task_id and not marker.exists():
             marker.write_text(str(os.getpid()))
-            time.sleep(120)  # killed meanwhile; the retry finds the marker and goes on
+            time.sleep(SLEEPER_S)  # killed meanwhile; the retry finds the marker and goes on
 
     killed: list[int] = []
 
@@ -204,7 +209,8 @@ def test_a_killed_worker_loses_only_its_task_which_is_retried_once(tmp_path: Pat
         summary = on_ray(spec, "try-again", settings, model, tasks, db)
         rows = db.rows()
     thread.join(timeout=5)
-    assert killed and time.monotonic() - started < 100  # the run did not wait for the sleeper
+    # the run did not wait for the sleeper (a busy machine takes a minute or two to start Ray)
+    assert killed and time.monotonic() - started < SLEEPER_S / 2
     with pytest.raises(ProcessLookupError):
         os.kill(killed[0], 0)  # that worker is gone
     assert summary["errors"] == 0 and summary["ran"] == 4
@@ -280,7 +286,8 @@ def test_the_command_line_spreads_the_workers_over_two_endpoints(
     monkeypatch.setattr(faults, "reply_for", whole_plan)
     for name in ("OPENAI_BASE_URL", "OPENAI_API_KEY"):
         monkeypatch.delenv(name, raising=False)
-    first, second = faults.FakeEndpoint(lambda i: "ok"), faults.FakeEndpoint(lambda i: "ok")
+    first = faults.FakeEndpoint(lambda i: "ok", lifetime=RAY_ENDPOINT_S)
+    second = faults.FakeEndpoint(lambda i: "ok", lifetime=RAY_ENDPOINT_S)
     try:
         code = cli.main(
             ["bench", "--suite", "blocksworld", "--method", "single",
@@ -332,7 +339,7 @@ def test_the_command_starts_and_stops_its_own_local_ray(
         return "```text\n" + next(p for q, p in plans.items() if q in prompt) + "\n```"
 
     monkeypatch.setattr(faults, "reply_for", whole_plan)
-    endpoint = faults.FakeEndpoint(lambda i: "ok")
+    endpoint = faults.FakeEndpoint(lambda i: "ok", lifetime=RAY_ENDPOINT_S)
     results = tmp_path / "r.sqlite"
     command = [
         sys.executable, "-m", "langgraph_slinvit.cli", "bench", "--suite", "blocksworld",
@@ -341,7 +348,7 @@ def test_the_command_starts_and_stops_its_own_local_ray(
     ]  # fmt: skip
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "RAY_"))}
     try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=120, env=env)
+        done = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)
     finally:
         endpoint.stop()
     assert done.returncode == 0, done.stderr[-2000:]

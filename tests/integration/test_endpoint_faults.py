@@ -36,7 +36,10 @@ Plan = Callable[[int], str]
 class FakeEndpoint:
     """``/v1/chat/completions`` on a random free port; ``plan(i)`` decides request ``i``."""
 
-    def __init__(self, plan: Plan) -> None:
+    def __init__(self, plan: Plan, lifetime: float = LIFETIME_S) -> None:
+        """``lifetime``: seconds after which the server stops itself (a test that hangs
+        cannot keep it alive); a test whose first request waits for workers to start needs
+        more on a busy machine."""
         self.plan = plan
         self.requests: list[dict] = []
         self._stopping = threading.Event()
@@ -60,7 +63,7 @@ class FakeEndpoint:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self._thread.start()
-        self._watchdog = threading.Timer(LIFETIME_S, self.stop)
+        self._watchdog = threading.Timer(lifetime, self.stop)
         self._watchdog.daemon = True
         self._watchdog.start()
 
