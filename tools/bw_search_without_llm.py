@@ -11,7 +11,9 @@ With ``--results DB`` each setting is also recorded through the benchmark runner
 with the real model's run task by task.
 
 ``--policy random`` replaces the mute model with one that names a legal action at random (the
-last "Legal actions now:" list of its prompt, seeded): a policy with no knowledge, so that
+last "Legal actions now:" list of its prompt; the draws depend only on the seed, the prompt and
+how often that prompt was asked before, so a run repeats exactly although the candidates'
+branches ask in parallel threads): a policy with no knowledge, so that
 ``--rollouts M`` (with ``--rollout-horizon``, ``--rollout-leaves``, ``--rollout-aggregate``)
 measures what Monte-Carlo rollouts add to the rule value's lookahead before any model is asked:
 
@@ -21,9 +23,12 @@ measures what Monte-Carlo rollouts add to the rule value's lookahead before any 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import itertools
 import random
 import re
+import threading
+from collections import Counter
 
 from langgraph_slinvit import SlinvitConfig
 from langgraph_slinvit.bench.core import BenchSettings
@@ -45,11 +50,22 @@ _LEGAL = re.compile(r"Legal actions now:\n((?:- .*\n?)+)")
 
 
 def random_model(seed: int = 0) -> ScriptedChatModel:
-    """A chat model whose every sample is a legal action of its prompt's state, at random."""
-    rng = random.Random(seed)
+    """A chat model whose every sample is a legal action of its prompt's state, at random.
+
+    Each request draws from its own generator, seeded by ``seed``, the prompt and the number
+    of times that prompt was asked before: the draws do not depend on the order in which
+    parallel branches send their requests."""
+    asked: Counter[str] = Counter()
+    lock = threading.Lock()
 
     def responder(messages, n):
-        lists = _LEGAL.findall(str(messages[-1].content))
+        prompt = str(messages[-1].content)
+        with lock:
+            asked[prompt] += 1
+            visit = asked[prompt]
+        digest = hashlib.sha256(f"{seed}\n{visit}\n{prompt}".encode()).digest()
+        rng = random.Random(int.from_bytes(digest[:8], "big"))
+        lists = _LEGAL.findall(prompt)
         legal = [line[2:].strip() for line in lists[-1].splitlines() if line] if lists else []
         if not legal:
             return ["I am not sure."] * n

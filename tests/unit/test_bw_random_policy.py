@@ -48,3 +48,31 @@ def test_random_policy_names_a_legal_action_of_the_last_state() -> None:
     assert [str(other.invoke([HumanMessage(PROMPT)]).content) for _ in range(5)] == first
     # a prompt with no legal actions gets no action
     assert str(model.invoke([HumanMessage("no list here")]).content) == "I am not sure."
+
+
+OTHER = """Legal actions now:
+- pick up the green block
+- pick up the yellow block
+- unstack the orange block from on top of the green block
+"""
+
+
+def test_random_draws_do_not_depend_on_the_order_of_requests() -> None:
+    """Parallel branches interleave their requests in any order; each prompt's draws stay."""
+    tool = load_tool()
+
+    def draws(order: list[str]) -> dict[str, list[str]]:
+        model = tool.random_model(seed=7)
+        seen: dict[str, list[str]] = {PROMPT: [], OTHER: []}
+        for prompt in order:
+            seen[prompt].append(str(model.invoke([HumanMessage(prompt)]).content))
+        return seen
+
+    interleaved = draws([PROMPT, OTHER] * 6)
+    one_then_other = draws([PROMPT] * 6 + [OTHER] * 6)
+    assert interleaved == one_then_other
+    assert len(set(interleaved[OTHER])) > 1  # repeated asks of one prompt still vary
+    other_seed = tool.random_model(seed=8)
+    assert [str(other_seed.invoke([HumanMessage(OTHER)]).content) for _ in range(6)] != (
+        interleaved[OTHER]
+    )
