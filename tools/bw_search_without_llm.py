@@ -17,7 +17,11 @@ branches ask in parallel threads): a policy with no knowledge, so that
 ``--rollouts M`` (with ``--rollout-horizon``, ``--rollout-leaves``, ``--rollout-aggregate``)
 measures what Monte-Carlo rollouts add to the rule value's lookahead before any model is asked:
 
-    python tools/bw_search_without_llm.py --policy random --rollouts 0 4 --rollout-horizon 2
+    python tools/bw_search_without_llm.py --policy random --seed 0 1 2 --rollouts 0 4 \
+        --rollout-horizon 2
+
+With several seeds or settings it ends with a summary: the tasks solved with each seed, and
+each setting paired with the first one task by task over every seed (wins, losses, sign test).
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from langgraph_slinvit import SlinvitConfig
 from langgraph_slinvit.bench.core import BenchSettings
 from langgraph_slinvit.bench.results import ResultsDB
 from langgraph_slinvit.bench.runner import run_bench, select_tasks
+from langgraph_slinvit.bench.stats import sign_test_p
 from langgraph_slinvit.bench.suites import make_suite
 from langgraph_slinvit.testing import ScriptedChatModel
 
@@ -92,14 +97,14 @@ def main() -> None:
     parser.add_argument("--rollout-leaves", type=int, default=0)
     parser.add_argument("--rollout-aggregate", choices=["mean", "max"], default="mean")
     parser.add_argument("--max-rollouts", type=int, default=200, help="rollouts per task")
-    parser.add_argument("--seed", type=int, default=0, help="the random policy's seed")
+    parser.add_argument(
+        "--seed", type=int, nargs="+", default=[0], help="the random policy's seeds"
+    )
     args = parser.parse_args()
     suite = make_suite("blocksworld")
     tasks = select_tasks(suite.tasks(), indices=[int(i) for i in args.tasks.split(",")])
-    if args.policy == "mute":
-        factory, label = mute_model, MUTE
-    else:
-        factory, label = (lambda _t: random_model(args.seed)), f"{RANDOM}, seed {args.seed}"
+    seeds = args.seed if args.policy == "random" else [None]
+    outcomes: dict[str, dict[tuple[int | None, str], tuple[bool, float]]] = {}
     with ResultsDB(args.results) as db:
         for depth, k, m in itertools.product(args.depth, args.k, args.rollouts):
             config = SlinvitConfig(
@@ -117,22 +122,65 @@ def main() -> None:
                 max_rollouts=args.max_rollouts,
             )
             settings = BenchSettings(max_llm_calls=args.max_llm_calls, slinvit=config)
-            s = run_bench(
-                suite, "slinvit", settings, factory, label, db, tasks, show_progress=False
-            )
             rollouts = (
                 f" M={m} rollout_horizon={args.rollout_horizon} "
                 f"rollout_leaves={args.rollout_leaves} {args.rollout_aggregate}"
                 if m
                 else ""
             )
-            print(
-                f"{args.policy} k={k} depth={depth}{rollouts} horizon={args.horizon}: "
-                f"{s['successes']}/{s['n']} "
-                f"solved ({100 * s['success_rate']:.1f}%), {s['mean_env_steps']:.1f} "
-                f"actions/task, {s.get('mean_llm_calls', 0):.1f} requests/task, "
-                f"config {s['config_hash']}"
+            name = f"k={k} depth={depth}{rollouts or ' M=0'}"
+            outcomes[name] = {}
+            for seed in seeds:
+                if seed is None:
+                    factory, label = mute_model, MUTE
+                else:
+                    factory, label = _random_factory(seed), f"{RANDOM}, seed {seed}"
+                s = run_bench(
+                    suite, "slinvit", settings, factory, label, db, tasks, show_progress=False
+                )
+                wanted = {t.task_id for t in tasks}
+                for row in db.rows(model=label, chash=s["config_hash"], task_ids=wanted):
+                    outcomes[name][(seed, row.task_id)] = (row.success, row.llm_calls)
+                print(
+                    f"{label} k={k} depth={depth}{rollouts} horizon={args.horizon}: "
+                    f"{s['successes']}/{s['n']} "
+                    f"solved ({100 * s['success_rate']:.1f}%), {s['mean_env_steps']:.1f} "
+                    f"actions/task, {s.get('mean_llm_calls', 0):.1f} requests/task, "
+                    f"config {s['config_hash']}"
+                )
+    if len(outcomes) * len(seeds) > 1:
+        print_summary(outcomes, seeds, len(tasks))
+
+
+def _random_factory(seed: int):
+    return lambda _temperature: random_model(seed)
+
+
+def print_summary(
+    outcomes: dict[str, dict[tuple[int | None, str], tuple[bool, float]]],
+    seeds: list[int | None],
+    n_tasks: int,
+) -> None:
+    """Solved per seed, the mean, requests per task, and each setting against the first one."""
+    first_name, first = next(iter(outcomes.items()))
+    print(f"\nsummary over seeds {seeds}, {n_tasks} tasks each:")
+    for name, results in outcomes.items():
+        solved = [sum(ok for (s, _), (ok, _) in results.items() if s == seed) for seed in seeds]
+        mean = sum(solved) / len(solved)
+        calls = sum(c for _, c in results.values()) / max(1, len(results))
+        line = (
+            f"  {name}: solved {solved}, mean {mean:.1f} ({100 * mean / n_tasks:.1f}%), "
+            f"{calls:.1f} requests/task"
+        )
+        if name != first_name:
+            pairs = [(ok, first[key][0]) for key, (ok, _) in results.items() if key in first]
+            wins = sum(1 for ok, base in pairs if ok and not base)
+            losses = sum(1 for ok, base in pairs if base and not ok)
+            line += (
+                f"; against {first_name}: {wins} wins, {losses} losses "
+                f"(sign test p={sign_test_p(wins, losses):.3g})"
             )
+        print(line)
 
 
 if __name__ == "__main__":

@@ -76,3 +76,16 @@ def test_random_draws_do_not_depend_on_the_order_of_requests() -> None:
     assert [str(other_seed.invoke([HumanMessage(OTHER)]).content) for _ in range(6)] != (
         interleaved[OTHER]
     )
+
+
+def test_summary_pairs_each_setting_with_the_first_over_every_seed(capsys) -> None:
+    tool = load_tool()
+    outcomes = {
+        "M=0": {(0, "a"): (False, 5.0), (0, "b"): (True, 5.0), (1, "a"): (False, 6.0)},
+        "M=4": {(0, "a"): (True, 12.0), (0, "b"): (False, 12.0), (1, "a"): (True, 13.0)},
+    }
+    tool.print_summary(outcomes, [0, 1], 2)
+    out = capsys.readouterr().out
+    assert "M=0: solved [1, 0], mean 0.5 (25.0%), 5.3 requests/task" in out
+    assert "M=4: solved [1, 1], mean 1.0 (50.0%), 12.3 requests/task" in out
+    assert "against M=0: 2 wins, 1 losses (sign test p=1)" in out
