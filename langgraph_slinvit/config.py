@@ -70,6 +70,12 @@ class SlinvitConfig:
     """n: samples per proposal request; 0 means max(k, 4)."""
     temperature: float = _setting(0.8, "search", 0)
     """Sampling temperature for proposals and rollouts."""
+    reply_tokens: int = _setting(512, "search", 1)
+    """Completion tokens at most per proposal or rollout sample. A request waits for its
+    longest sample, and a small model often writes a whole plan after the one fenced action
+    it is asked for (only the first block counts): where an action is short (a puzzle move, a
+    game command), a cap of a few dozen tokens ends those samples early. The same cap applies to
+    the vote's samples."""
     p_llm: PLLMRule = _setting("auto", "search")
     """How P_LLM is computed: ``logprob`` = exp(mean token log-probability) of the sample;
     ``agreement`` = share of the n samples proposing the same action; ``auto`` = logprob when

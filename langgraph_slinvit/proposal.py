@@ -30,7 +30,7 @@ from dataclasses import asdict, dataclass
 
 from langgraph_slinvit.budget import Budget, BudgetExhausted
 from langgraph_slinvit.envs.base import ActionSyntax
-from langgraph_slinvit.policy import Policy, Sample
+from langgraph_slinvit.policy import REPLY_TOKENS, Policy, Sample
 from langgraph_slinvit.prompts import SUBMIT, proposal_messages
 from langgraph_slinvit.records import ActionStep, CandidateRecord, ObservationRecord
 
@@ -187,15 +187,18 @@ def propose(
     budget: Budget,
     repeat_means_submit: bool = True,
     choices: Sequence[str] | None = None,
+    reply_tokens: int = REPLY_TOKENS,
 ) -> list[Candidate]:
     """Up to ``k`` distinct candidate actions for the state reached by ``steps``.
 
     ``choices``: the legal actions when the action set is finite (see the module docstring).
+    ``reply_tokens``: completion tokens at most per sample.
     """
     last = steps[-1].get("action") if steps and repeat_means_submit else None
     if choices is not None:
         last = None  # a puzzle move may rightly repeat (pick up, put down, pick up again)
-    samples = policy.sample(proposal_messages(task, context, steps, syntax), n, budget)
+    messages = proposal_messages(task, context, steps, syntax)
+    samples = policy.sample(messages, n, budget, max_tokens=reply_tokens)
     candidates = candidates_from_samples(samples, syntax, rule, last_action=last, choices=choices)
     if choices is not None:
         seen = {c.action for c in candidates}
@@ -204,7 +207,8 @@ def propose(
     if len(candidates) < k:
         avoid = [c.action for c in candidates if not c.is_submit]
         try:
-            more = policy.sample(proposal_messages(task, context, steps, syntax, avoid), n, budget)
+            again = proposal_messages(task, context, steps, syntax, avoid)
+            more = policy.sample(again, n, budget, max_tokens=reply_tokens)
         except BudgetExhausted:
             more = []  # keep what the first request gave
         candidates = candidates_from_samples([*samples, *more], syntax, rule, last_action=last)

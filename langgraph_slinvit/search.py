@@ -143,6 +143,7 @@ def propose_here(
         budget=budget,
         repeat_means_submit=config.repeat_means_submit,
         choices=choices,
+        reply_tokens=config.reply_tokens,
     )
 
 
@@ -220,6 +221,7 @@ def rollout_values(
             proposal_messages(state.task, state.context, trajectory, syntax),
             config.rollouts,
             budget,
+            max_tokens=config.reply_tokens,
         )
     except BudgetExhausted as exc:
         firsts, stopped = [], exc.reason
@@ -299,7 +301,10 @@ def roll_out(
             break
         try:
             reply = policy.sample(
-                proposal_messages(state.task, state.context, rollout, syntax), 1, budget
+                proposal_messages(state.task, state.context, rollout, syntax),
+                1,
+                budget,
+                max_tokens=config.reply_tokens,
             )
         except BudgetExhausted as exc:
             stopped = exc.reason

@@ -73,6 +73,7 @@ ADDED_LATER: dict[str, Any] = {
     "execute_path": False,
     "rollout_leaves": 0,
     "rollout_aggregate": "mean",
+    "reply_tokens": 512,
 }
 """Settings added after runs were published, with the value that reproduces those runs: left
 out of the recorded configuration at that value, so a published run keeps its hash (and its
@@ -129,8 +130,11 @@ VOTE_RECORDED: dict[str, str] = {
 def vote_recorded_config(config: SlinvitConfig) -> dict[str, Any]:
     """What a ``vote`` run records of ``config``: n, temperature, horizon, the stop rule
     (``first_result``, else ``submit``: the other rules need a value), the repeat rule, the
-    seed. The budgets and the prompt digest are added by the method."""
+    seed, the reply cap when not the default. The budgets and the prompt digest are added by
+    the method."""
     recorded = {name: getattr(config, field) for field, name in VOTE_RECORDED.items()}
     recorded["n"] = config.n_samples
     recorded["stop_when"] = "first_result" if config.stop_when == "first_result" else "submit"
+    if config.reply_tokens != ADDED_LATER["reply_tokens"]:
+        recorded["reply_tokens"] = config.reply_tokens  # published votes keep their hashes
     return recorded

@@ -238,3 +238,15 @@ def test_report_pairs_each_slinvit_run_with_the_vote_run_of_its_n_and_temperatur
     only_slinvit = render_markdown([r for r in rows if r.method == "slinvit"])
     assert only_slinvit.count("No `vote` run") == 1
     assert "No `vote` run" not in render_markdown([r for r in rows if r.method == "vote"])
+
+
+def test_the_reply_cap_reaches_every_vote_request_and_names_a_new_run_only_when_set() -> None:
+    model = ScriptedChatModel(script=[_fenced("inc")] * 3, calls=[])
+    job = _job(TableEnv({}, goal=2), model, stop_when="submit", reply_tokens=48)
+    vote.run(job)
+    assert [c["kwargs"]["max_tokens"] for c in model.calls] == [48, 48]
+    default = BenchSettings(slinvit=preset("sql"))
+    assert "reply_tokens" not in vote.config(default)  # published votes keep their hashes
+    capped = vote.config(BenchSettings(slinvit=preset("sql", reply_tokens=48)))
+    assert capped["reply_tokens"] == 48
+    assert config_hash(capped) != config_hash(vote.config(default))

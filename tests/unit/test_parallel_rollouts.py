@@ -155,3 +155,20 @@ def test_callbacks_see_every_model_call_made_in_a_rollout_thread(workers: int) -
     assert len(model.calls) > 3  # proposals and rollout steps
     assert len(starts.nodes) == len(model.calls)
     assert None not in starts.nodes  # every call carries the node it was made in
+
+
+def test_every_proposal_and_rollout_request_carries_the_reply_cap() -> None:
+    from langgraph_slinvit.search import propose_here
+
+    config = SlinvitConfig(rollouts=2, rollout_horizon=3, horizon=6, reply_tokens=24)
+    env = Counter()
+    state = SearchState(task="Reach 7.", context=env.describe(), steps=[], horizon_left=6)
+    budget = Budget(llm_calls=50, tokens=10**6, deadline=float("inf"))
+    model = ScriptedChatModel(responder=InFlight(), calls=[])
+    policy = Policy(model)
+    rollout_values(env, policy, state, [], 3, config, budget, Hooks())
+    propose_here(
+        policy, env, config, task="Reach 7.", context="", steps=[], budget=budget, choices=None
+    )
+    assert len(model.calls) > 3  # the rollouts' first actions, their next steps, a proposal
+    assert {c["kwargs"].get("max_tokens") for c in model.calls} == {24}

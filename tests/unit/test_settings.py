@@ -39,6 +39,7 @@ def test_every_setting_is_in_exactly_one_group_and_documented() -> None:
         "lam": 0.5,
         "samples": 0,
         "temperature": 0.8,
+        "reply_tokens": 512,
         "p_llm": "auto",
         "expand_from": "policy",
         "execute_path": False,

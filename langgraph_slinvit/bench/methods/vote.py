@@ -146,7 +146,13 @@ def run(job: Job) -> MethodResult:
     stop = "horizon"
     while len(steps) < horizon:
         try:
-            samples = policy.sample(action_messages(job, steps), n, budget, temperature=temperature)
+            samples = policy.sample(
+                action_messages(job, steps),
+                n,
+                budget,
+                temperature=temperature,
+                max_tokens=job.settings.slinvit.reply_tokens,
+            )
         except BudgetExhausted as exc:
             stop = exc.reason
             break
