@@ -206,7 +206,9 @@ def rollout_values(
 
     The first action of all M rollouts comes from one request with n=M samples. A rollout ends
     on ``SUBMIT``, an unusable reply, or after ``steps_left`` actions; its value is the terminal
-    value of its last observation. With ``rollout_workers`` > 1 and an environment whose forks
+    value of its last observation. With ``rollout_legal_only`` and a finite action set, a sample
+    that names no legal action gives no rollout, and a rollout ends before such an action.
+    With ``rollout_workers`` > 1 and an environment whose forks
     may run at once (``parallel_forks()``), that many rollouts run at a time, in threads (the
     forks are made one after another first); the records keep the samples' order either way.
     Returns the rollouts and the budget that stopped them, if any.
@@ -225,6 +227,9 @@ def rollout_values(
         )
     except BudgetExhausted as exc:
         firsts, stopped = [], exc.reason
+    legal = legal_actions_of(leaf_env) if config.rollout_legal_only else None
+    if legal is not None:  # the policy restricted to the legal actions: drop the others
+        firsts = [s for s in firsts if action_of(s.text, syntax, legal) in legal]
 
     def one(env: Environment, first: str) -> tuple[RolloutRecord, str | None]:
         try:
@@ -311,6 +316,8 @@ def roll_out(
             break
         choices = legal_actions_of(env)
         action = action_of(reply[0].text, syntax, choices) if reply else None
+        if config.rollout_legal_only and choices is not None and action not in choices:
+            break  # the rollout ends before an action that is not legal
     record = _value_of(env, state, rollout, hooks)
     budget.record(rollouts=1)
     return record, stopped

@@ -74,6 +74,7 @@ ADDED_LATER: dict[str, Any] = {
     "rollout_leaves": 0,
     "rollout_aggregate": "mean",
     "reply_tokens": 512,
+    "rollout_legal_only": False,
 }
 """Settings added after runs were published, with the value that reproduces those runs: left
 out of the recorded configuration at that value, so a published run keeps its hash (and its

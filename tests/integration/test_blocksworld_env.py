@@ -293,3 +293,61 @@ def test_agent_with_rollouts_from_the_best_leaf_reaches_the_goal() -> None:
     # per decision: one proposal, and one rollout request (n=4) for each candidate's best leaf
     assert len(model.calls) <= 3 * task.optimal_length
     assert {c["n"] for c in model.calls} == {4}
+
+
+def test_rollouts_restricted_to_legal_moves() -> None:
+    """``rollout_legal_only``: samples naming a move the state does not allow give no rollout,
+    and a rollout ends before such a move; without it the environment refuses the move and the
+    rollout counts the leaf's value again."""
+    from langgraph_slinvit.budget import Budget
+    from langgraph_slinvit.policy import Policy
+    from langgraph_slinvit.search import Hooks, SearchState, rollout_values
+
+    task = TASKS[3]
+    leaf = BlocksWorldEnvironment(task)
+    gold = [render_action(a, leaf.config) for a in parse_plan(task.gold_plan)]
+    leaf.step(gold[0])
+    legal = leaf.legal_action_texts()
+    colours = [c.split()[0] for c in COLOURS.values()]
+    illegal = next(
+        a
+        for c in colours
+        for a in (f"pick up the {c} block", f"put down the {c} block")
+        if a not in legal
+    )
+    firsts = [gold[1], illegal, "I would rather think first.", gold[1]]
+
+    def responder(messages: Sequence[BaseMessage], n: int) -> list[str]:
+        if n > 1:  # the rollouts' first moves
+            return [f"```text\n{a}\n```" for a in firsts[:n]]
+        return [f"```text\n{illegal}\n```"]  # every later move is one the state refuses
+
+    def run(legal_only: bool, rollouts: int = 4):
+        config = SlinvitConfig(
+            rollouts=rollouts, rollout_horizon=2, horizon=6, rollout_legal_only=legal_only
+        )
+        state = SearchState(
+            task="Reach the goal.", context=leaf.describe(), steps=[], horizon_left=6
+        )
+        budget = Budget(llm_calls=50, tokens=10**6, deadline=float("inf"))
+        trajectory = [{"action": gold[0], "observation": {"output": "", "ok": True}}]
+        model = ScriptedChatModel(responder=responder, calls=[])
+        hooks = Hooks(value_fn=rule_value_hook)
+        records, _ = rollout_values(
+            leaf, Policy(model), state, trajectory, 2, config, budget, hooks
+        )
+        return records
+
+    restricted = run(True)
+    assert [r["actions"][1:] for r in restricted] == [[gold[1]], [gold[1]]]
+    counted = run(False)
+    assert [r["actions"][1:] for r in counted] == [
+        [gold[1], illegal],
+        [illegal, illegal],
+        ["I would rather think first.", illegal],  # bare text is a move to this environment
+        [gold[1], illegal],
+    ]
+    # the refused moves leave the state: those rollouts score the leaf's own value
+    (here,) = run(False, rollouts=0)
+    assert counted[1]["value"] == counted[2]["value"] == here["value"]
+    assert len(leaf.plan) == 1  # the rollouts ran in forks

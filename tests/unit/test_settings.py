@@ -33,6 +33,7 @@ def test_every_setting_is_in_exactly_one_group_and_documented() -> None:
         "depth": 1,
         "rollouts": 2,
         "rollout_leaves": 0,
+        "rollout_legal_only": False,
         "rollout_aggregate": "mean",
         "horizon": 6,
         "rollout_horizon": 3,
