@@ -62,7 +62,8 @@ class SlinvitConfig:
     gives no rollout, and a rollout ends before a later action that is not legal, so only legal
     continuations enter V_hat (when no sample is legal, the leaf keeps its own value). Off, such
     an action runs and the environment refuses it: the state stays, and the rollout counts the
-    leaf's value once more (on BlocksWorld, 42% of the embedded model's rollout steps)."""
+    leaf's value once more (on BlocksWorld, two in five of the embedded model's rollout moves:
+    ``tools/bw_rollout_moves.py``)."""
     rollout_aggregate: RolloutAggregate = _setting("mean", "search")
     """How a path's rollout values make its Monte-Carlo V_hat: ``mean`` (the estimate of the
     policy's expected return) or ``max`` (the optimistic variant the paper discusses: what the
