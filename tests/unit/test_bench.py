@@ -659,12 +659,13 @@ def test_a_recorded_setting_the_library_dropped_keeps_its_published_value(monkey
 
 def test_react_stops_before_a_model_call_once_the_task_s_seconds_are_spent() -> None:
     def responder(messages: Sequence[BaseMessage], n: int) -> list[str]:
-        time.sleep(0.3)  # each call takes longer than the whole budget left after the first
+        time.sleep(1.1)  # each call takes longer than the whole budget left after the first
         return ['```json\n{"name": "execute", "arguments": {"action": "good"}}\n```'] * n
 
     model = ScriptedChatModel(responder=responder, calls=[])
     env = ToyEnv()
-    settings = BenchSettings(max_llm_calls=10, max_turns=10, max_seconds=0.2)
+    # a second of room before the first call: a loaded machine can spend 0.2 s getting there
+    settings = BenchSettings(max_llm_calls=10, max_turns=10, max_seconds=1.0)
     task = BenchTask("toy", 0, "do the good thing", "easy", None)
     suite = _PlainSuite()
     job = Job(suite, task, env, env.describe(), settings, lambda t: model)  # type: ignore[arg-type]
