@@ -104,6 +104,7 @@ def main() -> None:
     suite = make_suite("blocksworld")
     tasks = select_tasks(suite.tasks(), indices=[int(i) for i in args.tasks.split(",")])
     seeds = args.seed if args.policy == "random" else [None]
+    wanted = {t.task_id for t in tasks}
     outcomes: dict[str, dict[tuple[int | None, str], tuple[bool, float]]] = {}
     with ResultsDB(args.results) as db:
         for depth, k, m in itertools.product(args.depth, args.k, args.rollouts):
@@ -138,7 +139,6 @@ def main() -> None:
                 s = run_bench(
                     suite, "slinvit", settings, factory, label, db, tasks, show_progress=False
                 )
-                wanted = {t.task_id for t in tasks}
                 for row in db.rows(model=label, chash=s["config_hash"], task_ids=wanted):
                     outcomes[name][(seed, row.task_id)] = (row.success, row.llm_calls)
                 print(
