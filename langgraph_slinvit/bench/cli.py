@@ -94,6 +94,13 @@ def add_bench_parser(sub: Any) -> argparse.ArgumentParser:
         "show done (a rule, not the win flag) instead of execution feedback alone",
     )
     bench.add_argument(
+        "--alfworld-new-replies",
+        action="store_true",
+        help="with --alfworld-rule-value: a tenth of the value goes to paths whose replies tell "
+        "something new (not 'Nothing happens.', not a text already read), so that a search "
+        "that advances no sub-goal explores instead of repeating an action",
+    )
+    bench.add_argument(
         "--fork-dir",
         metavar="DIR",
         help="intercode-bash: where forks copy the task's tree (default: the system's temporary "
@@ -257,7 +264,11 @@ def suite_options(args: argparse.Namespace) -> dict[str, Any]:
             "schema_hints": args.schema_hints,
         }
     if args.suite == "alfworld":
-        return {"critic": args.alfworld_critic, "rule_value": args.alfworld_rule_value}
+        return {
+            "critic": args.alfworld_critic,
+            "rule_value": args.alfworld_rule_value,
+            "new_replies": args.alfworld_new_replies,
+        }
     if args.suite == "intercode-bash" and args.fork_dir:
         return {"fork_dir": args.fork_dir}
     return {}
@@ -283,6 +294,8 @@ def run_command(args: argparse.Namespace) -> int:
         raise UserError("--alfworld-critic applies to --suite alfworld only")
     if args.alfworld_rule_value and args.suite != "alfworld":
         raise UserError("--alfworld-rule-value applies to --suite alfworld only")
+    if args.alfworld_new_replies and not args.alfworld_rule_value:
+        raise UserError("--alfworld-new-replies changes the rule value: add --alfworld-rule-value")
     if args.fork_dir is not None:
         if args.suite != "intercode-bash":
             raise UserError("--fork-dir applies to --suite intercode-bash only")

@@ -48,11 +48,14 @@ __all__ = [
     "ALFWORLD_SYNTAX",
     "CRITIC_STYLES",
     "MAX_STEPS",
+    "NEW_REPLY_WEIGHT",
     "TASK_TYPES",
     "ALFWorldEnvironment",
     "ALFWorldGame",
+    "exploring_progress",
     "listed_rubric",
     "load_alfworld_games",
+    "new_replies",
     "parse_subgoals",
     "subgoal_plan",
     "subgoal_progress",
@@ -383,6 +386,38 @@ def subgoal_progress(task_type: str, task: str, feedback: list[str]) -> float:
     return held_in_order / len(plan)
 
 
+NEW_REPLY_WEIGHT = 0.1
+"""The share of :func:`exploring_progress` that rewards new replies: below one sub-goal's share
+of the rest (at least 0.9 / 6), so progress always ranks first."""
+
+
+def new_replies(feedback: list[str], last: int = 2) -> float:
+    """The share of the last ``last`` replies that tell something new: not ``Nothing happens.``
+    and not the same text as an earlier reply (the intro included). Examining the same cabinet
+    again, or going back to a place unchanged, tells nothing new."""
+    replies = feedback[1:]
+    recent = replies[-last:] if last > 0 else []
+    if not recent:
+        return 0.0
+    read = {text.strip() for text in feedback[: len(feedback) - len(recent)]}
+    fresh = 0
+    for text in (t.strip() for t in recent):
+        fresh += text != NOTHING_HAPPENS and text not in read
+        read.add(text)
+    return fresh / len(recent)
+
+
+def exploring_progress(
+    task_type: str, task: str, feedback: list[str], weight: float = NEW_REPLY_WEIGHT
+) -> float:
+    """:func:`subgoal_progress` with a tenth of the value for new replies
+    (:func:`new_replies` of the last two, a sub-goal path's length): among paths that advance
+    no sub-goal, one that finds something new ranks above one that repeats what the agent has
+    already read, which a search for an object needs and the sub-goal count alone cannot see."""
+    progress = subgoal_progress(task_type, task, feedback)
+    return (1.0 - weight) * progress + weight * new_replies(feedback)
+
+
 # -- the environment ------------------------------------------------------------------------
 
 
@@ -557,6 +592,11 @@ class ALFWorldEnvironment:
     def subgoal_progress(self) -> float:
         """The rule-based value of this state: :func:`subgoal_progress` of the game's text."""
         return subgoal_progress(self.game.task_type, self.task, self.feedback)
+
+    def exploring_progress(self) -> float:
+        """:func:`exploring_progress` of the game's text: the sub-goals done, and a tenth for
+        replies that tell something new."""
+        return exploring_progress(self.game.task_type, self.task, self.feedback)
 
     def state_key(self) -> tuple[Any, ...]:
         """The engine's current facts and admissible commands (what a fork must reproduce)."""

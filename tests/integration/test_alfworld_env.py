@@ -177,6 +177,33 @@ def test_the_rule_value_ignores_failed_actions_and_a_fork_reads_its_own_replies(
         env.close()
 
 
+def test_the_exploring_value_ranks_a_new_place_above_a_repeated_look(
+    games: list[ALFWorldGame],
+) -> None:
+    """In the real game, a path that reads nothing new (``look`` twice) is worth less than one
+    that goes somewhere new, before either advances a sub-goal; the real game is untouched."""
+    game = games[40]  # put some watch on safe
+    env = ALFWorldEnvironment(game)
+    repeat = explore = None
+    try:
+        env.step(game.walkthrough()[0])
+        before = (env.exploring_progress(), list(env.feedback))
+        repeat, explore = env.fork(), env.fork()
+        repeat.step("look")
+        repeat.step("look")
+        explore.step("look")
+        elsewhere = [a for a in explore.legal_actions() if a.startswith("go to ")]
+        explore.step(elsewhere[-1])
+        assert repeat.feedback[-1] == repeat.feedback[-2]  # the game said the same twice
+        assert repeat.subgoal_progress() == explore.subgoal_progress()
+        assert explore.exploring_progress() > repeat.exploring_progress()
+        assert (env.exploring_progress(), env.feedback) == before
+    finally:
+        for e in (repeat, explore, env):
+            if e is not None:
+                e.close()
+
+
 def test_the_sub_goal_critic_and_a_slinvit_run_that_executes_whole_sub_goals(
     games: list[ALFWorldGame],
 ) -> None:

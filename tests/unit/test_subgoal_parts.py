@@ -206,6 +206,7 @@ def test_the_listed_critic_is_part_of_the_identity_of_the_runs_that_ask_it(
     assert suite_options(parser.parse_args([*base, "--suite", "alfworld"])) == {
         "critic": "listed",
         "rule_value": False,
+        "new_replies": False,
     }
     ruled = ALFWorldSuite(rule_value=True)
     assert ruled.settings("slinvit") == {"max_steps": 50, "rule_value": "sub-goals, lamp at hand"}
@@ -232,3 +233,74 @@ def test_a_lamp_task_is_done_only_with_the_object_held_where_the_lamp_is_on() ->
     back = [*lamp_on, "You arrive at desk 1. On the desk 1, you see a desklamp 1, and a pen 1."]
     assert subgoal_progress("look", task, back) == 1.0
     assert subgoal_progress("look", task, [*back, "You turn off the desklamp 1."]) == 0.75
+
+
+def test_new_replies_count_only_texts_not_read_before_and_never_a_failed_action() -> None:
+    from langgraph_slinvit.envs.alfworld import new_replies
+
+    shelf = "You arrive at shelf 1. On the shelf 1, you see a vase 1."
+    cabinet = "The cabinet 1 is open. In it, you see a plate 1."
+    intro = "You are in the middle of a room."
+    assert new_replies([intro]) == 0.0  # no action yet
+    assert new_replies([intro, shelf, cabinet]) == 1.0
+    assert new_replies([intro, shelf, cabinet, cabinet]) == 0.5  # the second examine repeats
+    assert new_replies([intro, cabinet, shelf, cabinet]) == 0.5  # read two steps before
+    assert new_replies([intro, cabinet, cabinet]) == 0.5  # the path's own first reply counts
+    assert new_replies([intro, shelf, "Nothing happens.", cabinet]) == 0.5
+    assert new_replies([intro, "Nothing happens."]) == 0.0  # a failure is never news
+    assert new_replies([intro, shelf, cabinet], last=1) == 1.0
+
+
+def test_the_exploring_value_ranks_progress_first_then_new_replies() -> None:
+    from langgraph_slinvit.envs.alfworld import (
+        NEW_REPLY_WEIGHT,
+        exploring_progress,
+        subgoal_plan,
+        subgoal_progress,
+    )
+
+    task = "put some saltshaker on cabinet."
+    start = ["You are in the middle of a room.", "You arrive at cabinet 1. You see a plate 1."]
+    again = [*start, "You arrive at cabinet 1. You see a plate 1."]
+    elsewhere = [*start, "You arrive at cabinet 2. You see a saltshaker 1."]
+    explored = [*start, "You arrive at drawer 1. You see a fork 1."]
+    assert subgoal_progress("pick", task, again) == subgoal_progress("pick", task, explored) == 0
+    assert exploring_progress("pick", task, explored) > exploring_progress("pick", task, again)
+    assert exploring_progress("pick", task, elsewhere) > exploring_progress("pick", task, explored)
+    # one sub-goal more outweighs any news: the smallest sub-goal share is pick two's sixth
+    most = len(subgoal_plan("pick two", "put two pillow in sofa."))
+    assert most == 6 and (1 - NEW_REPLY_WEIGHT) / most > NEW_REPLY_WEIGHT
+    won = [
+        *elsewhere,
+        "You pick up the saltshaker 1 from the cabinet 2.",
+        "You move the saltshaker 1 to the cabinet 1.",
+    ]
+    assert exploring_progress("pick", task, won) == 1.0
+
+
+def test_new_replies_are_a_rule_value_setting_with_their_own_identity(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from langgraph_slinvit import cli
+    from langgraph_slinvit.bench.cli import suite_options
+    from langgraph_slinvit.bench.suites.alfworld import ALFWorldSuite
+
+    exploring = ALFWorldSuite(rule_value=True, new_replies=True)
+    assert exploring.settings("slinvit") == {
+        "max_steps": 50,
+        "rule_value": "sub-goals, lamp at hand, new replies",
+    }
+    assert exploring.settings("react") == ALFWorldSuite().settings("react")
+    hook = exploring.value_fn(None)  # type: ignore[arg-type]
+    assert hook is not None and hook.__name__ == "alfworld_exploring_value"
+    with pytest.raises(ValueError, match="needs rule_value=True"):
+        ALFWorldSuite(new_replies=True)
+    parser = cli.build_parser()
+    base = ["bench", "--suite", "alfworld", "--method", "slinvit", "--alfworld-rule-value"]
+    options = suite_options(parser.parse_args([*base, "--alfworld-new-replies"]))
+    assert options["rule_value"] is True and options["new_replies"] is True
+    assert (
+        cli.main(["bench", "--suite", "alfworld", "--method", "slinvit", "--alfworld-new-replies"])
+        == 2
+    )
+    assert "add --alfworld-rule-value" in capsys.readouterr().err

@@ -37,6 +37,9 @@ RULE_VALUE = "sub-goals, lamp at hand"
 """The rule value's name in a run's identity. Its first version ("sub-goals", 2026-12-07) counted
 a lamp task done with the object held anywhere once the lamp was on; the game wants the object
 held where the lamp is."""
+RULE_VALUE_NEW_REPLIES = f"{RULE_VALUE}, new replies"
+"""The rule value with a tenth for new replies
+(:func:`~langgraph_slinvit.envs.alfworld.exploring_progress`)."""
 CRITIC_METHODS = ("slinvit", "lats")
 """The methods that ask the environment's sub-goal critic (its question is in their runs'
 identity)."""
@@ -65,6 +68,7 @@ class ALFWorldSuite:
         max_steps: int = MAX_STEPS,
         critic: CriticStyle = "open",
         rule_value: bool = False,
+        new_replies: bool = False,
     ) -> None:
         check_critic_style(critic)
         self.data_dir = data_dir
@@ -73,6 +77,11 @@ class ALFWorldSuite:
         self.rule_value = rule_value
         """SLINVIT's value is :meth:`ALFWorldEnvironment.subgoal_progress` (a rule that reads
         the game's replies) instead of execution feedback alone."""
+        if new_replies and not rule_value:
+            raise ValueError("new_replies changes the rule value: it needs rule_value=True")
+        self.new_replies = new_replies
+        """The rule value gives a tenth of itself to replies that tell something new
+        (:meth:`ALFWorldEnvironment.exploring_progress`)."""
         self._games: list[ALFWorldGame] | None = None
 
     def games(self) -> list[ALFWorldGame]:
@@ -94,7 +103,7 @@ class ALFWorldSuite:
         if self.critic != "open" and method in CRITIC_METHODS:  # "open": as the first runs
             settings["critic"] = self.critic
         if self.rule_value and method == "slinvit":
-            settings["rule_value"] = RULE_VALUE
+            settings["rule_value"] = RULE_VALUE_NEW_REPLIES if self.new_replies else RULE_VALUE
         return settings
 
     def make_env(self, task: BenchTask) -> Environment:
@@ -125,14 +134,18 @@ class ALFWorldSuite:
 
     def value_fn(self, task: BenchTask) -> ValueHook | None:
         """With ``rule_value``, the sub-goals the game's replies show done (non-oracle: never
-        the win flag); else None, and the sub-goal critic (an LLM call) is the value."""
+        the win flag; with ``new_replies``, a tenth for replies that tell something new); else
+        None, and the sub-goal critic (an LLM call) is the value."""
         if not self.rule_value:
             return None
 
         def alfworld_subgoal_value(ctx: ValueContext) -> float:
             return _game_env(ctx.env).subgoal_progress()
 
-        return alfworld_subgoal_value
+        def alfworld_exploring_value(ctx: ValueContext) -> float:
+            return _game_env(ctx.env).exploring_progress()
+
+        return alfworld_exploring_value if self.new_replies else alfworld_subgoal_value
 
     def close(self) -> None:
         pass
