@@ -64,6 +64,12 @@ class SlinvitConfig:
     an action runs and the environment refuses it: the state stays, and the rollout counts the
     leaf's value once more (on BlocksWorld, two in five of the embedded model's rollout moves:
     ``tools/bw_rollout_moves.py``)."""
+    untried_candidates: int = _setting(0, "search", 0)
+    """With a finite action set, this many more root candidates: legal actions that the
+    episode has not taken and no proposal names, drawn at random (seeded by ``seed`` and the
+    step), with P_LLM 0. They let the value choose exploration when the model only proposes
+    what it has already done (an ALFWorld game examining one cabinet thirty times); each costs
+    the requests of one more candidate."""
     rollout_aggregate: RolloutAggregate = _setting("mean", "search")
     """How a path's rollout values make its Monte-Carlo V_hat: ``mean`` (the estimate of the
     policy's expected return) or ``max`` (the optimistic variant the paper discusses: what the

@@ -36,7 +36,6 @@ from langgraph_slinvit.envs.base import (
     ActionSyntax,
     Environment,
     Observation,
-    legal_actions_of,
     needs_approval_of,
     syntax_of,
 )
@@ -49,7 +48,7 @@ from langgraph_slinvit.search import (
     Hooks,
     SearchState,
     evaluate_candidate,
-    propose_here,
+    root_candidates,
     score_paths,
     select_best,
 )
@@ -220,7 +219,7 @@ class SlinvitNodes:
             return {"done": True, "stop_reason": "horizon", "paths": Overwrite([])}
         budget = self.budget(state, settings)
         try:
-            candidates = propose_here(
+            candidates = root_candidates(
                 self.policy,
                 self.env,
                 settings,
@@ -228,7 +227,6 @@ class SlinvitNodes:
                 context=state["context"],
                 steps=state["steps"],
                 budget=budget,
-                choices=legal_actions_of(self.env),
             )
         except BudgetExhausted as exc:
             return {

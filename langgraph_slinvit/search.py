@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextvars
 import math
+import random
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -145,6 +146,44 @@ def propose_here(
         choices=choices,
         reply_tokens=config.reply_tokens,
     )
+
+
+def untried_candidates(
+    candidates: Sequence[Candidate],
+    choices: Sequence[str] | None,
+    steps: Sequence[ActionStep],
+    count: int,
+    seed: int | None,
+) -> list[Candidate]:
+    """Up to ``count`` legal actions that neither ``steps`` took nor ``candidates`` name, drawn
+    at random (P_LLM 0), the draw repeating for the same seed, step and actions; none without
+    a finite action set (``choices`` None)."""
+    if count <= 0 or not choices:
+        return []
+    used = {normalize(s["action"]) for s in steps} | {normalize(c.action) for c in candidates}
+    pool = [c for c in choices if normalize(c) not in used]
+    draw = random.Random(f"{seed or 0}:{len(steps)}:{'|'.join(pool)}")
+    return [Candidate(a, 0.0, 0) for a in draw.sample(pool, min(count, len(pool)))]
+
+
+def root_candidates(
+    policy: Policy,
+    env: Environment,
+    config: SlinvitConfig,
+    *,
+    task: str,
+    context: str,
+    steps: Sequence[ActionStep],
+    budget: Budget,
+) -> list[Candidate]:
+    """A decision's candidates: :func:`propose_here` for the real state, then the
+    ``untried_candidates`` of the config (the graph and the plain-Python search share this)."""
+    choices = legal_actions_of(env)
+    proposed = propose_here(
+        policy, env, config, task=task, context=context, steps=steps, budget=budget, choices=choices
+    )
+    extra = untried_candidates(proposed, choices, steps, config.untried_candidates, config.seed)
+    return [*proposed, *extra]
 
 
 def expand_paths(
@@ -512,7 +551,7 @@ def decide(
 ) -> tuple[ScoredPath | None, list[ScoredPath]]:
     """One full SLINVIT decision without LangGraph: the chosen path and every scored path."""
     hooks = hooks or Hooks()
-    candidates = propose_here(
+    candidates = root_candidates(
         policy,
         real_env,
         config,
@@ -520,7 +559,6 @@ def decide(
         context=state.context,
         steps=state.steps,
         budget=budget,
-        choices=legal_actions_of(real_env),
     )
     paths: list[PathRecord] = []
     for cand, share in zip(candidates, budget.split(len(candidates)), strict=True):

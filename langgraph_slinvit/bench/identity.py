@@ -75,6 +75,7 @@ ADDED_LATER: dict[str, Any] = {
     "rollout_aggregate": "mean",
     "reply_tokens": 512,
     "rollout_legal_only": False,
+    "untried_candidates": 0,
 }
 """Settings added after runs were published, with the value that reproduces those runs: left
 out of the recorded configuration at that value, so a published run keeps its hash (and its

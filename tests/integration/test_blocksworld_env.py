@@ -351,3 +351,37 @@ def test_rollouts_restricted_to_legal_moves() -> None:
     (here,) = run(False, rollouts=0)
     assert counted[1]["value"] == counted[2]["value"] == here["value"]
     assert len(leaf.plan) == 1  # the rollouts ran in forks
+
+
+def test_untried_candidates_join_the_model_s_proposals_at_the_root() -> None:
+    """``untried_candidates=1``: a model that proposes one move gets a second root candidate, a
+    legal move the episode has not taken (P_LLM 0), the same one for the same seed; the
+    expansions below it are the model's as usual."""
+    task = TASKS[3]
+
+    def first_candidates(seed: int) -> list[dict]:
+        env = BlocksWorldEnvironment(task)
+        legal = env.legal_action_texts()
+        model = ScriptedChatModel(
+            responder=lambda m, n: [f"```text\n{legal[0]}\n```"] * n, calls=[]
+        )
+        config = SlinvitConfig(
+            k=1,
+            depth=1,
+            rollouts=0,
+            horizon=1,
+            samples=2,
+            untried_candidates=1,
+            seed=seed,
+            summarize_answer=False,
+        )
+        agent = create_slinvit_agent(model, env, config=config, value_fn=rule_value_hook)
+        events = agent.stream({"messages": [("user", "Reach the goal.")]}, stream_mode="custom")
+        first = next(e for e in events if e["type"] == "candidates")
+        assert first["candidates"][0]["action"] == legal[0]
+        assert first["candidates"][1]["action"] in legal[1:]
+        assert first["candidates"][1]["p_llm"] == 0.0
+        return first["candidates"]
+
+    assert len(first_candidates(3)) == 2
+    assert first_candidates(3) == first_candidates(3)

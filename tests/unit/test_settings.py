@@ -34,6 +34,7 @@ def test_every_setting_is_in_exactly_one_group_and_documented() -> None:
         "rollouts": 2,
         "rollout_leaves": 0,
         "rollout_legal_only": False,
+        "untried_candidates": 0,
         "rollout_aggregate": "mean",
         "horizon": 6,
         "rollout_horizon": 3,
