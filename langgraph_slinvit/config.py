@@ -68,7 +68,7 @@ class SlinvitConfig:
     """With a finite action set, this many more root candidates: legal actions that the
     episode has not taken and no proposal names, drawn at random (seeded by ``seed`` and the
     step), with P_LLM 0. They let the value choose exploration when the model only proposes
-    what it has already done (an ALFWorld game examining one cabinet thirty times); each costs
+    what it has already done (an ALFWorld game examining one cabinet twenty times); each costs
     the requests of one more candidate."""
     rollout_aggregate: RolloutAggregate = _setting("mean", "search")
     """How a path's rollout values make its Monte-Carlo V_hat: ``mean`` (the estimate of the
